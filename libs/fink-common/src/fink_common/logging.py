@@ -1,0 +1,33 @@
+"""structlog set up once per process (in each `__main__`): one JSON object per line on stdout."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+__all__ = ["configure_logging", "get_logger"]
+
+
+def configure_logging(*, stage: str, version: str, level: str = "INFO", stream: Any = None) -> None:
+    """JSON lines with a timestamp, level, stage and version on every event."""
+    logging.basicConfig(level=level, stream=stream or sys.stderr, format="%(message)s")
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(sort_keys=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stdout),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(stage=stage, version=version)
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.get_logger(name)
