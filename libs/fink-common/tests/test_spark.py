@@ -1,0 +1,50 @@
+"""The local SparkSession carries the pinned connector jars and is sized for a small machine."""
+
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from fink_common.config import SparkConfig
+from fink_common.jars import spark_jars
+from fink_common.spark import session_settings
+
+
+def test_session_settings_put_every_connector_jar_on_the_classpath() -> None:
+    config = SparkConfig(master="local[2]", driver_memory="1536m", shuffle_partitions=3, ui_enabled=False, log_level="WARN")
+    settings = session_settings(config, {"spark.sql.shuffle.partitions": "4"})
+    jars = settings["spark.jars"].split(",")
+    names = {Path(j).name for j in jars}
+    assert any(n.startswith("spark-sql-kafka-0-10_2.13-") for n in names), names
+    assert any(n.startswith("spark-avro_2.13-") for n in names), names
+    assert any(n.startswith("kafka-clients-") for n in names), names
+    assert all(Path(j).is_file() for j in jars)
+    assert settings["spark.driver.memory"] == "1536m"
+    assert settings["spark.sql.shuffle.partitions"] == "4"  # extra wins
+    assert settings["spark.ui.enabled"] == "false"
+    assert len(spark_jars()) == len(jars)
+
+
+def test_running_session_has_connectors_loaded(spark: SparkSession) -> None:
+    jvm = spark.sparkContext._jvm
+    loader = jvm.Thread.currentThread().getContextClassLoader()
+    for cls in [
+        "org.apache.spark.sql.kafka010.KafkaSourceProvider",
+        "org.apache.spark.sql.avro.AvroDataToCatalyst",
+        "org.apache.kafka.clients.consumer.KafkaConsumer",
+    ]:
+        assert loader.loadClass(cls) is not None
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+
+
+def test_to_avro_from_avro_round_trip(spark: SparkSession) -> None:
+    from pyspark.sql.avro.functions import from_avro, to_avro
+
+    df = spark.createDataFrame([("ZTF23a", 1, 2460235.5), ("ZTF23b", 2, 2460235.7)], "objectId string, candid long, jd double")
+    schema = (
+        '{"type":"record","name":"r","fields":[{"name":"objectId","type":["string","null"]},'
+        '{"name":"candid","type":["long","null"]},{"name":"jd","type":["double","null"]}]}'
+    )
+    encoded = df.select(to_avro(F.struct("objectId", "candid", "jd")).alias("v"))
+    back = encoded.select(from_avro("v", schema).alias("a")).select("a.*").orderBy("candid").collect()
+    assert [tuple(r) for r in back] == [("ZTF23a", 1, 2460235.5), ("ZTF23b", 2, 2460235.7)]
