@@ -269,26 +269,10 @@ def test_conform_fills_missing_and_drops_unknown_fields() -> None:
     assert conformed["prv_candidates"] == [None]
 
 
-@pytest.fixture(scope="module")
-def local_spark() -> Iterator[SparkSession]:
-    """One local[1] session for this module; an already running session is reused, not stopped."""
-    existing = SparkSession.getActiveSession()
-    session = existing or (
-        SparkSession.builder.master("local[1]")
-        .appName("fink-common-test-schema")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .getOrCreate()
-    )
-    yield session
-    if existing is None:
-        session.stop()
-
-
-def test_spark_schema_of_raw_table_builds_a_dataframe(local_spark: SparkSession) -> None:
+def test_spark_schema_of_raw_table_builds_a_dataframe(spark: SparkSession) -> None:
     old, new = _decoded("ztf_3.3", 10), _decoded("ztf_4.02", 10)
     rows = [conform_record(r) for r in old + new]
-    frame = local_spark.createDataFrame(rows, schema=spark_schema(raw_alert_schema("ztf")))
+    frame = spark.createDataFrame(rows, schema=spark_schema(raw_alert_schema("ztf")))
     assert frame.count() == 20
     got = frame.select("objectId", "candid", "candidate.jd", "schemavsn").collect()
     assert [(r.objectId, r.candid, r.jd) for r in got] == [

@@ -46,7 +46,7 @@ def io_retry(
     """Exponential backoff with jitter for a call at an I/O edge; re-raises the last error when exhausted."""
     return retry(  # type: ignore[return-value]
         retry=retry_if_exception_type(on),
-        wait=wait_exponential_jitter(initial=initial_s, max=max_wait_s),
+        wait=wait_exponential_jitter(multiplier=initial_s, max=max_wait_s),
         stop=stop_after_attempt(attempts) | stop_after_delay(max_delay_s),
         before_sleep=log_retry,
         reraise=True,
