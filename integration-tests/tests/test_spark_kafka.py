@@ -7,11 +7,11 @@ compared with a direct fastavro decode of the same files.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import fastavro
 import pandas as pd
-import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.avro.functions import from_avro
@@ -32,7 +32,9 @@ def _expected() -> list[tuple[str, int, float]]:
     return sorted(rows)
 
 
-def _stream_all(spark: SparkSession, bootstrap: str, topic: str, decode: callable, tmp: Path) -> pd.DataFrame:
+def _stream_all(
+    spark: SparkSession, bootstrap: str, topic: str, decode: Callable[[DataFrame], DataFrame], tmp: Path
+) -> pd.DataFrame:
     """Run a streaming query over the whole topic (availableNow), sink to parquet, return the decoded rows."""
     source = (
         spark.readStream.format("kafka")
@@ -58,7 +60,7 @@ def _stream_all(spark: SparkSession, bootstrap: str, topic: str, decode: callabl
 
 
 def _check(got: pd.DataFrame) -> None:
-    rows = sorted(zip(got["objectId"], got["candid"].astype(int), got["jd"].astype(float)))
+    rows = sorted(zip(got["objectId"], got["candid"].astype(int), got["jd"].astype(float), strict=True))
     expected = _expected()
     assert len(rows) == 300
     assert rows == expected
@@ -66,7 +68,7 @@ def _check(got: pd.DataFrame) -> None:
 
 def test_container_alerts_decode_in_a_streaming_query(spark: SparkSession, kafka_bootstrap: str, tmp_path: Path) -> None:
     topic = unique_name("it_ztf_container")
-    result = replay(sample_dir("ztf_4.02"), topic, rate=0, framing="container", bootstrap=kafka_bootstrap)
+    result = replay(sample_dir("ztf_4.02"), topic, rate=0, framing="container", bootstrap=kafka_bootstrap, progress=False)
     assert result.sent == 300 and result.failed == 0
 
     @F.pandas_udf("objectId string, candid long, jd double")
@@ -86,7 +88,7 @@ def test_container_alerts_decode_in_a_streaming_query(spark: SparkSession, kafka
 
 def test_schemaless_alerts_decode_with_from_avro(spark: SparkSession, kafka_bootstrap: str, tmp_path: Path) -> None:
     topic = unique_name("it_ztf_schemaless")
-    result = replay(sample_dir("ztf_4.02"), topic, rate=0, framing="schemaless", bootstrap=kafka_bootstrap)
+    result = replay(sample_dir("ztf_4.02"), topic, rate=0, framing="schemaless", bootstrap=kafka_bootstrap, progress=False)
     assert result.sent == 300 and result.failed == 0
     schema_json = json.dumps(load_avro_schema("ztf_4.02"))
 
@@ -101,7 +103,7 @@ def test_schemaless_alerts_decode_with_from_avro(spark: SparkSession, kafka_boot
 def test_kafka_source_reports_offsets(spark: SparkSession, kafka_bootstrap: str) -> None:
     """A batch read of the connector sees every offset of a partition, in order (no loss at the source)."""
     topic = unique_name("it_offsets")
-    replay(sample_dir("ztf_4.02"), topic, rate=0, framing="container", bootstrap=kafka_bootstrap, limit=50)
+    replay(sample_dir("ztf_4.02"), topic, rate=0, framing="container", bootstrap=kafka_bootstrap, limit=50, progress=False)
     df = (
         spark.read.format("kafka")
         .option("kafka.bootstrap.servers", kafka_bootstrap)
@@ -114,6 +116,3 @@ def test_kafka_source_reports_offsets(spark: SparkSession, kafka_bootstrap: str)
     assert sorted(df["offset"].tolist()) == list(range(50))
     assert set(df["partition"]) == {0}
 
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(pytest.main([__file__]))

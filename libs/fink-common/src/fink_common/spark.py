@@ -28,6 +28,8 @@ def session_settings(config: SparkConfig, extra: Mapping[str, str] | None = None
         "spark.sql.execution.arrow.maxRecordsPerBatch": "2000",
         "spark.sql.streaming.metricsEnabled": "true",
         "spark.sql.adaptive.enabled": "false",
+        # nights are partition folders `night=YYYYMMDD`: keep them strings, never infer integers
+        "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.driver.host": "127.0.0.1",
         "spark.driver.extraJavaOptions": "-Dio.netty.tryReflectionSetAccessible=true",
@@ -40,7 +42,9 @@ def session_settings(config: SparkConfig, extra: Mapping[str, str] | None = None
 def build_spark_session(app_name: str, config: SparkConfig, extra: Mapping[str, str] | None = None) -> SparkSession:
     """Create (or return the running) SparkSession for `app_name`."""
     # Local Python workers must use this interpreter, not whatever `python3` is first on PATH.
-    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON") or _python())
+    os.environ.setdefault("PYSPARK_PYTHON", _python())
+    # Keep the driver, its block manager and Python workers on loopback (never a LAN address).
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.appName(app_name)
     for key, value in session_settings(config, extra).items():
         builder = builder.config(key, value)

@@ -1,0 +1,257 @@
+"""The built-in science modules by name, and loading of extra ones from `package.module:object` strings.
+
+Built-ins (in `DEFAULT_MODULES` order, which respects their dependencies):
+
+| name | columns (Spark type) | failed value |
+|---|---|---|
+| nalerthist | nalerthist (int) | -1 |
+| roid | roid (int) | -1 |
+| mag_rate | mag_rate, sigma_rate, delta_time (double), from_upper (boolean) | NaN, NaN, NaN, null |
+| lc_features_g | lc_features_g (struct of 13 doubles, see `features`) | every field NaN |
+| lc_features_r | lc_features_r (same) | every field NaN |
+| anomaly | anomaly_score (double; lower = more anomalous; 0.0 = no features) | NaN |
+| xmatch | xmatch_name, xmatch_type (string; "Unknown" = no match), xmatch_sep_arcsec (double) | "Fail", "Fail", NaN |
+| classification | classification (string) | "Fail" |
+
+Options (keyword arguments of the factories): `anomaly(model=path)`, `xmatch(catalog=path,
+radius_arcsec=1.5)`, `classification(anomaly_threshold=None, model=path)` (threshold default: the
+model's). An extra module is named by an entry point string `package.module:object`; the object is a
+`ScienceModule`, or a callable returning one (called with that name's options).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from fink_raw2science.science.anomaly import AnomalyScorer, load_forest
+from fink_raw2science.science.asteroids import ROID_FAILED, roid
+from fink_raw2science.science.classification import Classifier
+from fink_raw2science.science.errors import ScienceError
+from fink_raw2science.science.features import FEATURE_NAMES, features_g, features_r
+from fink_raw2science.science.lightcurve import nalerthist
+from fink_raw2science.science.module import OutputField, ScienceModule
+from fink_raw2science.science.rates import magnitude_rate
+from fink_raw2science.science.xmatch import DEFAULT_RADIUS_ARCSEC, CrossMatcher
+
+__all__ = [
+    "BUILTINS",
+    "DEFAULT_MODULES",
+    "FAILED_LABEL",
+    "check_plan",
+    "load_entry_point",
+    "resolve_modules",
+]
+
+NAN = math.nan
+FAILED_LABEL = "Fail"
+_HISTORY = ("cjd", "cfid", "cmagpsf", "csigmapsf")
+_ENTRY_POINT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+def _nalerthist() -> ScienceModule:
+    return ScienceModule(
+        name="nalerthist",
+        inputs=("cmagpsf",),
+        fields=(OutputField("nalerthist", "int", -1),),
+        function=nalerthist,
+        version="1.0.0",
+        description="valid magpsf in history + current",
+    )
+
+
+def _roid() -> ScienceModule:
+    return ScienceModule(
+        name="roid",
+        inputs=(
+            "cjd",
+            "cmagpsf",
+            "candidate.ndethist",
+            "candidate.sgscore1",
+            "candidate.ssdistnr",
+            "candidate.distpsnr1",
+        ),
+        fields=(OutputField("roid", "int", ROID_FAILED),),
+        function=roid,
+        version="1.0.0",
+        description="Solar System object flag (0..3)",
+    )
+
+
+def _mag_rate() -> ScienceModule:
+    return ScienceModule(
+        name="mag_rate",
+        inputs=(*_HISTORY, "cdiffmaglim"),
+        fields=(
+            OutputField("mag_rate", "double", NAN),
+            OutputField("sigma_rate", "double", NAN),
+            OutputField("delta_time", "double", NAN),
+            OutputField("from_upper", "boolean", None),
+        ),
+        function=magnitude_rate,
+        version="1.0.0",
+        description="same-band magnitude rate against the previous point (mag/day)",
+    )
+
+
+def _features(band: str) -> ScienceModule:
+    return ScienceModule(
+        name=f"lc_features_{band}",
+        inputs=_HISTORY,
+        fields=tuple(OutputField(name, "double", NAN) for name in FEATURE_NAMES),
+        function=features_g if band == "g" else features_r,
+        version="1.0.0",
+        struct=f"lc_features_{band}",
+        description=f"light-curve features of the {band} band",
+    )
+
+
+def _anomaly(model: str | None = None) -> ScienceModule:
+    scorer = AnomalyScorer(load_forest(model))
+    return ScienceModule(
+        name="anomaly",
+        inputs=scorer.inputs,
+        fields=(OutputField("anomaly_score", "double", NAN),),
+        function=scorer,
+        version=f"1.0.0+model.{scorer.forest.version}",
+        description="isolation-forest score on lc features, lower = more anomalous",
+    )
+
+
+def _xmatch(catalog: str | None = None, radius_arcsec: float = DEFAULT_RADIUS_ARCSEC) -> ScienceModule:
+    matcher = CrossMatcher(catalog, radius_arcsec)
+    matcher.catalog  # noqa: B018  (load now: a bad catalog is a configuration error, not a batch failure)
+    return ScienceModule(
+        name="xmatch",
+        inputs=("candidate.ra", "candidate.dec"),
+        fields=(
+            OutputField("xmatch_name", "string", FAILED_LABEL),
+            OutputField("xmatch_type", "string", FAILED_LABEL),
+            OutputField("xmatch_sep_arcsec", "double", NAN),
+        ),
+        function=matcher,
+        version="1.0.0",
+        description=f"nearest local catalog source within {radius_arcsec} arcsec",
+    )
+
+
+def _classification(anomaly_threshold: float | None = None, model: str | None = None) -> ScienceModule:
+    threshold = load_forest(model).threshold if anomaly_threshold is None else float(anomaly_threshold)
+    return ScienceModule(
+        name="classification",
+        inputs=(
+            "roid",
+            "xmatch_type",
+            "mag_rate",
+            "sigma_rate",
+            "nalerthist",
+            "anomaly_score",
+            "candidate.sgscore1",
+            "candidate.distpsnr1",
+        ),
+        fields=(OutputField("classification", "string", FAILED_LABEL),),
+        function=Classifier(threshold),
+        version="1.0.0",
+        description="first matching rule among SSO, catalog, fast/early transient, anomaly",
+    )
+
+
+#: Built-in module name -> factory (keyword options -> ScienceModule).
+BUILTINS: dict[str, Callable[..., ScienceModule]] = {
+    "nalerthist": _nalerthist,
+    "roid": _roid,
+    "mag_rate": _mag_rate,
+    "lc_features_g": lambda: _features("g"),
+    "lc_features_r": lambda: _features("r"),
+    "anomaly": _anomaly,
+    "xmatch": _xmatch,
+    "classification": _classification,
+}
+#: Every built-in, in an order where each module's inputs exist before it runs.
+DEFAULT_MODULES: tuple[str, ...] = tuple(BUILTINS)
+
+
+def load_entry_point(spec: str) -> Any:
+    """The object named by `package.module:object` (the object part may be dotted)."""
+    if not _ENTRY_POINT.match(spec):
+        raise ScienceError(f"{spec!r} is not a built-in module nor a 'package.module:object' entry point")
+    module_name, _, attr_path = spec.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except Exception as exc:  # an import can fail with anything the module raises
+        raise ScienceError(f"{spec!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc})") from exc
+    for part in attr_path.split("."):
+        if not hasattr(target, part):
+            raise ScienceError(f"{spec!r}: {module_name!r} has no attribute {attr_path!r}")
+        target = getattr(target, part)
+    return target
+
+
+def _build(name: str, options: Mapping[str, Any]) -> ScienceModule:
+    if name in BUILTINS:
+        factory: Any = BUILTINS[name]
+    else:
+        factory = load_entry_point(name)
+        if isinstance(factory, ScienceModule):
+            if options:
+                raise ScienceError(f"{name!r} is a ScienceModule object and takes no options (got {sorted(options)})")
+            return factory
+        if not callable(factory):
+            raise ScienceError(f"{name!r} is neither a ScienceModule nor a callable returning one")
+    try:
+        module = factory(**options)
+    except ScienceError:
+        raise
+    except TypeError as exc:
+        raise ScienceError(f"{name!r}: bad options {dict(options)!r} ({exc})") from exc
+    except Exception as exc:  # a third-party factory can fail with anything
+        raise ScienceError(f"{name!r}: building the module failed ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(module, ScienceModule):
+        raise ScienceError(f"{name!r} returned {type(module).__name__}, not a ScienceModule")
+    return module
+
+
+def resolve_modules(
+    names: Sequence[str] = DEFAULT_MODULES, options: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[ScienceModule]:
+    """Build the modules named in `names` (built-in names or entry points), in that order.
+
+    Every problem (unknown name, failed import, bad options, two modules writing the same column,
+    options for a name that is not listed) is collected and raised at once in one ScienceError.
+    """
+    options = dict(options or {})
+    problems: list[str] = []
+    modules: list[ScienceModule] = []
+    for name in names:
+        try:
+            modules.append(_build(name, options.get(name, {})))
+        except ScienceError as exc:
+            problems.extend(exc.problems)
+    for extra in sorted(set(options) - set(names)):
+        problems.append(f"options given for {extra!r}, which is not among the modules {list(names)}")
+    seen: dict[str, str] = {}
+    for module in modules:
+        for column in module.columns:
+            if column in seen:
+                problems.append(f"column {column!r} written by both {seen[column]!r} and {module.name!r}")
+            seen[column] = module.name
+    if problems:
+        raise ScienceError(problems)
+    return modules
+
+
+def check_plan(modules: Sequence[ScienceModule], available: Iterable[str]) -> None:
+    """Raise a ScienceError listing every input no earlier module or `available` column provides."""
+    have = set(available)
+    problems: list[str] = []
+    for module in modules:
+        missing = [path for path in module.inputs if path not in have]
+        if missing:
+            problems.append(f"module {module.name!r} needs {missing}, which nothing before it provides")
+        have.update(module.frame_columns)
+        have.update(module.columns)
+    if problems:
+        raise ScienceError(problems, what="science module plan")

@@ -1,0 +1,90 @@
+"""stream2raw configuration: one frozen dataclass, read once from the environment, all problems at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from fink_common.config import EnvReader, KafkaConfig, SparkConfig
+from fink_common.lake import LakePaths
+from fink_common.night import SITE_LONGITUDES
+from fink_common.schema import SCHEMA_NAMES
+
+__all__ = ["Stream2RawConfig", "load_config"]
+
+
+@dataclass(frozen=True)
+class Stream2RawConfig:
+    kafka: KafkaConfig
+    spark: SparkConfig
+    lake: LakePaths
+    topics: tuple[str, ...]  # subscribe to these names ...
+    topic_pattern: str  # ... or to a regex such as `ztf_20231020.*` (exactly one of the two)
+    starting_offsets: str
+    max_offsets_per_trigger: int
+    fail_on_data_loss: bool
+    trigger_seconds: float
+    survey: str
+    schema_name: str  # the schema of schemaless messages (containers carry their own writer schema)
+    site_longitude_deg: float
+    available_now: bool  # process what is in the topics, then stop (tests, replays, the demo)
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.lake.checkpoint("stream2raw")
+
+    def source_options(self) -> dict[str, str]:
+        options = {
+            "kafka.bootstrap.servers": self.kafka.bootstrap,
+            "startingOffsets": self.starting_offsets,
+            "failOnDataLoss": "true" if self.fail_on_data_loss else "false",
+            "maxOffsetsPerTrigger": str(self.max_offsets_per_trigger),
+            "kafka.fetch.max.bytes": str(64 * 1024 * 1024),
+            "kafka.max.partition.fetch.bytes": str(20 * 1024 * 1024),
+        }
+        if self.topic_pattern:
+            options["subscribePattern"] = self.topic_pattern
+        else:
+            options["subscribe"] = ",".join(self.topics)
+        return options
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Stream2RawConfig:
+    env = EnvReader(environ, source="stream2raw configuration")
+    kafka = KafkaConfig.from_env(env)
+    spark = SparkConfig.from_env(env)
+    lake = LakePaths(Path(env.str("FINK_DATA_DIR", ".fink/lake")).absolute())
+    topics = env.list("FINK_INPUT_TOPICS", "")
+    pattern = env.str("FINK_INPUT_TOPIC_PATTERN", "")
+    env.check(
+        bool(topics) != bool(pattern),
+        "set exactly one of FINK_INPUT_TOPICS (comma-separated names) and FINK_INPUT_TOPIC_PATTERN (a regex)",
+    )
+    survey = env.choice("FINK_SURVEY", sorted(SITE_LONGITUDES), "ztf")
+    default_schema = {"ztf": "ztf_4.02", "lsst": "lsst_9.0"}.get(survey, "ztf_4.02")
+    schema_name = env.choice("FINK_INPUT_SCHEMA", SCHEMA_NAMES, default_schema)
+    env.check(
+        schema_name.split("_")[0] == survey,
+        f"FINK_INPUT_SCHEMA={schema_name!r} does not belong to survey {survey!r}",
+    )
+    env.check(survey == "ztf", f"FINK_SURVEY={survey!r}: only 'ztf' has a raw table so far")
+    longitude = env.float("FINK_SITE_LONGITUDE", SITE_LONGITUDES.get(survey, 0.0))
+    env.check(-180.0 <= longitude <= 180.0, f"FINK_SITE_LONGITUDE={longitude} is not in [-180, 180]")
+    config = Stream2RawConfig(
+        kafka=kafka,
+        spark=spark,
+        lake=lake,
+        topics=topics,
+        topic_pattern=pattern,
+        starting_offsets=env.str("FINK_STARTING_OFFSETS", "earliest"),
+        max_offsets_per_trigger=env.int("FINK_MAX_OFFSETS_PER_TRIGGER", 5000, minimum=1),
+        fail_on_data_loss=env.bool("FINK_FAIL_ON_DATA_LOSS", False),
+        trigger_seconds=env.float("FINK_TRIGGER_SECONDS", 2.0, minimum=0.0),
+        survey=survey,
+        schema_name=schema_name,
+        site_longitude_deg=longitude,
+        available_now=env.bool("FINK_AVAILABLE_NOW", False),
+    )
+    env.finish()
+    return config
