@@ -8,14 +8,16 @@ instead of adding a second one, and a downstream file stream never sees a half-w
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
+from fink_common.errors import DataNotFoundError
 from fink_common.retry import io_retry
 
-__all__ = ["LakePaths", "write_batch", "batch_file_name"]
+__all__ = ["LakePaths", "write_batch", "batch_file_name", "wait_for_files", "stream_source"]
 
 
 def batch_file_name(batch_id: int) -> str:
@@ -88,3 +90,28 @@ def write_batch(df: DataFrame, root: Path | str, batch_id: int, *, partition: st
             raise OSError(f"cannot move {files[0]} to {target}")
     fs.delete(jvm.org.apache.hadoop.fs.Path(staging), True)
     return counts
+
+
+def wait_for_files(path: Path | str, *, timeout_s: float, poll_s: float = 2.0) -> None:
+    """Block until `path` holds at least one parquet file (an upstream stage has written its first batch)."""
+    root = Path(path)
+    deadline = time.monotonic() + timeout_s
+    while not any(p for p in root.glob("night=*/*.parquet")):
+        if time.monotonic() > deadline:
+            raise DataNotFoundError(f"no parquet files appeared under {root} within {timeout_s:.0f} s")
+        time.sleep(poll_s)
+
+
+def stream_source(
+    spark: SparkSession, path: Path | str, *, max_files_per_trigger: int, wait_s: float = 600.0
+) -> DataFrame:
+    """A file stream over a night-partitioned dataset of ours. Its schema is read from the files already
+    written (so it is exactly what the upstream stage wrote), which is why we first wait for one."""
+    wait_for_files(path, timeout_s=wait_s)
+    schema = spark.read.parquet(str(path)).schema
+    return (
+        spark.readStream.schema(schema)
+        .option("maxFilesPerTrigger", max_files_per_trigger)
+        .option("latestFirst", "false")
+        .parquet(str(path))
+    )

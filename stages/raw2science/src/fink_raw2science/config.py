@@ -1,0 +1,64 @@
+"""raw2science configuration: one frozen dataclass, read once from the environment, all problems at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from fink_common.config import EnvReader, SparkConfig
+from fink_common.lake import LakePaths
+from fink_raw2science.science import DEFAULT_MODULES, ScienceError, ScienceModule, resolve_modules
+
+__all__ = ["Raw2ScienceConfig", "load_config"]
+
+
+@dataclass(frozen=True)
+class Raw2ScienceConfig:
+    spark: SparkConfig
+    lake: LakePaths
+    modules: tuple[ScienceModule, ...]
+    max_files_per_trigger: int
+    trigger_seconds: float
+    available_now: bool
+    dedup_delay: str  # how long a candid is remembered after its ingest time (the watermark delay)
+    source_wait_seconds: float  # how long to wait for the first raw file at start
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.lake.checkpoint("raw2science")
+
+
+def _delay(env: EnvReader, name: str, default: str) -> str:
+    value = env.str(name, default)
+    amount, _, unit = value.partition(" ")
+    env.check(
+        amount.isdigit() and unit.rstrip("s") in {"second", "minute", "hour", "day"},
+        f"{name}={value!r} is not a delay like '6 hours' or '30 minutes'",
+    )
+    return value
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Raw2ScienceConfig:
+    env = EnvReader(environ, source="raw2science configuration")
+    spark = SparkConfig.from_env(env)
+    lake = LakePaths(Path(env.str("FINK_DATA_DIR", ".fink/lake")).absolute())
+    names = env.list("FINK_SCIENCE_MODULES", ",".join(DEFAULT_MODULES))
+    extra = env.list("FINK_EXTRA_MODULES", "")  # `package.module:object` entry points, run after the built-ins
+    modules: list[ScienceModule] = []
+    try:
+        modules = resolve_modules([*names, *extra])
+    except ScienceError as exc:
+        env.problems.extend(f"FINK_SCIENCE_MODULES/FINK_EXTRA_MODULES: {p}" for p in exc.problems)
+    config = Raw2ScienceConfig(
+        spark=spark,
+        lake=lake,
+        modules=tuple(modules),
+        max_files_per_trigger=env.int("FINK_MAX_FILES_PER_TRIGGER", 20, minimum=1),
+        trigger_seconds=env.float("FINK_TRIGGER_SECONDS", 2.0, minimum=0.0),
+        available_now=env.bool("FINK_AVAILABLE_NOW", False),
+        dedup_delay=_delay(env, "FINK_DEDUP_DELAY", "6 hours"),
+        source_wait_seconds=env.float("FINK_SOURCE_WAIT_SECONDS", 600.0, minimum=0.0),
+    )
+    env.finish()
+    return config
