@@ -104,7 +104,8 @@ def delete_topics(bootstrap: str, topics: Iterable[str], timeout_s: float = 30.0
     names = list(topics)
     if not names:
         return
-    futures = make_admin(bootstrap).delete_topics(names, operation_timeout=timeout_s)
+    admin = make_admin(bootstrap)  # keep the client alive until its futures resolve
+    futures = admin.delete_topics(names, operation_timeout=timeout_s)
     for topic, fut in futures.items():
         try:
             fut.result(timeout=timeout_s)

@@ -1,0 +1,128 @@
+"""`fink-datasim`: generate synthetic ZTF alerts, or replay a folder of alerts to Kafka.
+
+    fink-datasim generate --survey ztf --n 100000 --seed 1 --out /tmp/alerts [--night 20231018]
+    fink-datasim replay --alerts /tmp/alerts --topic ztf_20231018 --rate 1000 [--framing container]
+
+User mistakes and unreachable services print one line on stderr (no traceback) and exit with status 2;
+a replay in which some delivery failed exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from fink_common.errors import FinkError
+from fink_datasim.framing import FRAMINGS, KEYS
+from fink_datasim.generate import SURVEYS, generate
+from fink_datasim.replay import DEFAULT_BOOTSTRAP, replay
+from fink_datasim.survey import DEFAULT_NIGHT
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_DELIVERY_FAILED = 1
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of alerts per second, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("the rate must be >= 0 (0 = as fast as possible)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fink-datasim", description="Synthetic ZTF alerts and Kafka replay.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    gen = commands.add_parser("generate", help="write synthetic ZTF 4.02 alerts as Avro container files")
+    gen.add_argument("--survey", choices=SURVEYS, default="ztf")
+    gen.add_argument("--n", type=_positive_int, required=True, help="number of alerts")
+    gen.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default 0)")
+    gen.add_argument("--out", required=True, help="output folder")
+    gen.add_argument("--night", default=DEFAULT_NIGHT, help=f"observing night YYYYMMDD (default {DEFAULT_NIGHT})")
+    gen.add_argument("--per-file", type=_positive_int, default=1000, help="alerts per file (default 1000)")
+    gen.add_argument("--workers", type=_positive_int, default=None, help="processes (default: one per core)")
+    gen.add_argument("--force", action="store_true", help="replace alert files already in --out")
+    gen.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    rep = commands.add_parser("replay", help="send every alert of a folder to a Kafka topic")
+    rep.add_argument("--alerts", required=True, help="folder of .avro files (searched recursively)")
+    rep.add_argument("--topic", required=True)
+    rep.add_argument("--rate", type=_rate, required=True, help="alerts per second, 0 = as fast as possible")
+    rep.add_argument("--framing", choices=FRAMINGS, default="container")
+    rep.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP, help=f"Kafka bootstrap servers ({DEFAULT_BOOTSTRAP})")
+    rep.add_argument("--limit", type=_positive_int, default=None, help="stop after this many alerts")
+    rep.add_argument("--key", choices=KEYS, default="candid", help="message key: the candid as digits, or none")
+    rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _generate(args: argparse.Namespace) -> int:
+    result = generate(
+        args.out,
+        n=args.n,
+        seed=args.seed,
+        night=args.night,
+        survey=args.survey,
+        per_file=args.per_file,
+        workers=args.workers,
+        overwrite=args.force,
+        progress=not args.quiet,
+    )
+    shares = ", ".join(f"{k} {v}" for k, v in result.per_population.items())
+    print(
+        f"generate: {result.alerts} alerts of {result.objects} objects in {len(result.files)} file(s) "
+        f"({result.bytes / 1e6:.1f} MB) in {result.elapsed_s:.1f}s -> {result.out} [{shares}]"
+    )
+    return EXIT_OK
+
+
+def _replay(args: argparse.Namespace) -> int:
+    result = replay(
+        args.alerts,
+        args.topic,
+        rate=args.rate,
+        framing=args.framing,
+        bootstrap=args.bootstrap,
+        limit=args.limit,
+        key=args.key,
+        progress=not args.quiet,
+    )
+    print(result.summary())
+    if result.failed:
+        print(f"fink-datasim: error: {result.failed} alert(s) not delivered: {result.error}", file=sys.stderr)
+        return EXIT_DELIVERY_FAILED
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _generate(args) if args.command == "generate" else _replay(args)
+    except FinkError as exc:
+        print(f"fink-datasim: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("fink-datasim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
