@@ -1,0 +1,356 @@
+"""The archive's tables as a reader sees them: names, families, rowkeys, the sky pixel and cell decoders.
+
+This module does not import pyspark: the writer (`transform`) and a future query API both build their
+rowkeys with the functions below, so a key computed by a reader always matches the stored one.
+
+Tables (names are unprefixed; `FINK_HBASE_TABLE_PREFIX` adds `<prefix>_` in front of every one):
+
+| table | rowkey | families: columns |
+|---|---|---|
+| `<survey>` | `objectId_jd_candid` | `i`: objectId, candid, candidate.* flattened, schemavsn, publisher, *_version; `d`: every column the broker added (science columns, night, Kafka coordinates, timestamps) |
+| `<survey>.cutouts` | `objectId_jd_candid` | `i`: objectId, candid, jd; `b`: cutoutScience, cutoutTemplate, cutoutDifference (the gzipped FITS bytes) |
+| `<survey>.class` | `classification_jd_objectId_candid` | `i`: `INDEX_COLUMNS` + main_rowkey |
+| `<survey>.pixel128` | `pixel_jd_objectId_candid` | `i`: same |
+| `<survey>.jd` | `jd_objectId_candid` | `i`: same |
+| `<survey>.ssnamenr` | `ssnamenr_jd_objectId_candid` | `i`: same (alerts with roid 3 or a ssnamenr) |
+| `<survey>.statistics` | `<survey>_<night>` | `basic`: night, alerts, objects, exposures, n_g, n_r, n_i; `class`: one count per classification |
+
+Every table also holds one schema row `schema_<archive version>` whose cells name the type of each column.
+
+Rowkey parts are joined by `_`. The jd is written with `JD_DECIMALS` decimals, zero-padded to `JD_WIDTH`
+characters, so that the lexical order of keys is the time order and a prefix scan by object (or by class,
+pixel, name) returns alerts in jd order. Appending the candid keeps apart distinct alerts that share an
+object and an exposure time (Fink's `objectId_jd` merges them). The sky pixel is the HEALPix index at
+`NSIDE` = 128 in the NESTED scheme (neighbouring pixels have close numbers, so a coarser pixel is a
+contiguous key range), zero-padded to 6 digits.
+
+Cells are bytes: UTF-8 text for every value (integers in decimal; floats as Spark prints them, e.g.
+`18.123`, `NaN`, `1.0E20`; booleans `true`/`false`; timestamps ISO 8601 with offset; structs, arrays and
+maps as JSON with nulls kept and NaN/Infinity as strings) except binary columns (cutouts), stored raw.
+A null value has no cell. `decode_cells` turns a row back into Python values with the schema row's types.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "BANDS",
+    "INDEX_COLUMNS",
+    "JD_DECIMALS",
+    "JD_WIDTH",
+    "KEY_SEP",
+    "NSIDE",
+    "SCHEMA_ROW_PREFIX",
+    "UNNAMED_SSO",
+    "ArchiveTables",
+    "cone_pixels",
+    "decode_cells",
+    "decode_value",
+    "index_rowkey",
+    "is_schema_row",
+    "jd_key",
+    "main_rowkey",
+    "object_prefix",
+    "parse_main_rowkey",
+    "parse_type",
+    "pixel_key",
+    "schema_rowkey",
+    "schema_types",
+    "sky_pixels",
+    "statistics_rowkey",
+    "time_range",
+    "time_rowkey",
+]
+
+KEY_SEP = "_"
+JD_DECIMALS = 7  # 1e-7 day = 8.6 ms, finer than any two exposures
+JD_WIDTH = 8 + JD_DECIMALS  # 7 integer digits, the dot, the decimals: valid up to jd 9999999
+NSIDE = 128
+_PIXEL_DIGITS = len(str(12 * NSIDE * NSIDE - 1))
+SCHEMA_ROW_PREFIX = "schema_"
+#: The name part of a solar-system index key for an alert with roid 3 but no ssnamenr.
+UNNAMED_SSO = "unnamed"
+#: ZTF filter id -> band name (statistics columns `basic:n_<band>`).
+BANDS: dict[int, str] = {1: "g", 2: "r", 3: "i"}
+#: Columns copied into every index row (qualifier, source column path), when the source has them.
+INDEX_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("objectId", "objectId"),
+    ("candid", "candid"),
+    ("jd", "candidate.jd"),
+    ("ra", "candidate.ra"),
+    ("dec", "candidate.dec"),
+    ("fid", "candidate.fid"),
+    ("magpsf", "candidate.magpsf"),
+    ("sigmapsf", "candidate.sigmapsf"),
+    ("ndethist", "candidate.ndethist"),
+    ("jdstarthist", "candidate.jdstarthist"),
+    ("drb", "candidate.drb"),
+    ("ssnamenr", "candidate.ssnamenr"),
+    ("roid", "roid"),
+    ("nalerthist", "nalerthist"),
+    ("classification", "classification"),
+    ("xmatch_name", "xmatch_name"),
+    ("xmatch_type", "xmatch_type"),
+    ("anomaly_score", "anomaly_score"),
+    ("night", "night"),
+)
+
+
+@dataclass(frozen=True)
+class ArchiveTables:
+    """The table names of one survey and the column families of each."""
+
+    survey: str
+
+    @property
+    def main(self) -> str:
+        return self.survey
+
+    @property
+    def cutouts(self) -> str:
+        return f"{self.survey}.cutouts"
+
+    @property
+    def by_class(self) -> str:
+        return f"{self.survey}.class"
+
+    @property
+    def by_pixel(self) -> str:
+        return f"{self.survey}.pixel{NSIDE}"
+
+    @property
+    def by_time(self) -> str:
+        return f"{self.survey}.jd"
+
+    @property
+    def by_sso(self) -> str:
+        return f"{self.survey}.ssnamenr"
+
+    @property
+    def statistics(self) -> str:
+        return f"{self.survey}.statistics"
+
+    @property
+    def indexes(self) -> tuple[str, ...]:
+        return (self.by_class, self.by_pixel, self.by_time, self.by_sso)
+
+    def families(self) -> dict[str, tuple[str, ...]]:
+        """Every table of the archive -> its column families (in creation order)."""
+        out = {self.main: ("i", "d"), self.cutouts: ("i", "b")}
+        out.update({name: ("i",) for name in self.indexes})
+        out[self.statistics] = ("basic", "class")
+        return out
+
+
+# ---------------------------------------------------------------------------------------------- rowkeys
+
+
+def jd_key(jd: float) -> str:
+    """`2460236.1042900463` -> `2460236.1042900`: fixed decimals, zero-padded, so text order = time order."""
+    if not math.isfinite(jd) or not 0.0 <= jd < 10 ** (JD_WIDTH - JD_DECIMALS - 1):
+        raise ValueError(f"jd {jd!r} cannot be written in a rowkey")
+    return f"{jd:0{JD_WIDTH}.{JD_DECIMALS}f}"
+
+
+def main_rowkey(object_id: str, jd: float, candid: int) -> str:
+    """Key of an alert in the main and cutouts tables: `objectId_jd_candid`."""
+    return KEY_SEP.join((object_id, jd_key(jd), str(candid)))
+
+
+def object_prefix(object_id: str) -> bytes:
+    """Prefix of every main/cutouts row of one object (a scan returns them in jd order)."""
+    return f"{object_id}{KEY_SEP}".encode()
+
+
+def parse_main_rowkey(key: bytes | str) -> tuple[str, float, int]:
+    """`objectId_jd_candid` -> (objectId, jd rounded to the key's decimals, candid)."""
+    text = key.decode() if isinstance(key, bytes) else key
+    object_id, jd, candid = text.rsplit(KEY_SEP, 2)
+    return object_id, float(jd), int(candid)
+
+
+def index_rowkey(value: str, jd: float, object_id: str, candid: int) -> str:
+    """Key of an index row: `value_jd_objectId_candid` (value = classification, pixel key or ssnamenr)."""
+    return KEY_SEP.join((value, jd_key(jd), object_id, str(candid)))
+
+
+def time_rowkey(jd: float, object_id: str, candid: int) -> str:
+    """Key of a time index row: `jd_objectId_candid`."""
+    return KEY_SEP.join((jd_key(jd), object_id, str(candid)))
+
+
+def time_range(jd_start: float, jd_stop: float) -> tuple[bytes, bytes]:
+    """(row_start, row_stop) of a scan of the time index over jd_start <= jd < jd_stop (to key precision)."""
+    return jd_key(jd_start).encode(), jd_key(jd_stop).encode()
+
+
+def pixel_key(pixel: int) -> str:
+    return f"{pixel:0{_PIXEL_DIGITS}d}"
+
+
+def statistics_rowkey(survey: str, night: str) -> str:
+    return f"{survey}{KEY_SEP}{night}"
+
+
+def schema_rowkey(version: str) -> str:
+    return f"{SCHEMA_ROW_PREFIX}{version}"
+
+
+def is_schema_row(key: bytes | str) -> bool:
+    text = key.decode() if isinstance(key, bytes) else key
+    return text.startswith(SCHEMA_ROW_PREFIX)
+
+
+# ------------------------------------------------------------------------------------------- sky pixel
+
+
+def _healpix() -> Any:
+    from astropy_healpix import HEALPix
+
+    return HEALPix(nside=NSIDE, order="nested")
+
+
+def sky_pixels(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
+    """HEALPix NESTED indices at `NSIDE` of (ra, dec) in degrees; -1 where a coordinate is missing."""
+    import astropy.units as u
+
+    ra = np.asarray(ra_deg, dtype=np.float64)
+    dec = np.asarray(dec_deg, dtype=np.float64)
+    valid = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90.0)
+    out = np.full(ra.shape, -1, dtype=np.int64)
+    if valid.any():
+        out[valid] = _healpix().lonlat_to_healpix(ra[valid] * u.deg, dec[valid] * u.deg)
+    return out
+
+
+def cone_pixels(ra_deg: float, dec_deg: float, radius_deg: float) -> list[int]:
+    """Sorted pixels overlapping a cone: the pixel index prefixes a cone search scans."""
+    import astropy.units as u
+
+    found = _healpix().cone_search_lonlat(ra_deg * u.deg, dec_deg * u.deg, radius_deg * u.deg)
+    return sorted(int(p) for p in found)
+
+
+# -------------------------------------------------------------------------------------------- decoders
+
+#: A parsed Spark type name: "int", ("array", T), ("map", K, V) or ("struct", ((name, T), ...)).
+TypeTree = str | tuple[Any, ...]
+_INTEGERS = frozenset({"tinyint", "smallint", "int", "bigint"})
+_FLOATS = frozenset({"float", "double"})
+_SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def parse_type(text: str) -> TypeTree:
+    """Parse a Spark `simpleString` type name (as stored in schema rows), e.g. `struct<a:double,b:array<int>>`."""
+    tree, rest = _parse(text.strip())
+    if rest:
+        raise ValueError(f"unexpected {rest!r} after type in {text!r}")
+    return tree
+
+
+def _parse(text: str) -> tuple[TypeTree, str]:
+    for kind in ("struct<", "array<", "map<"):
+        if text.startswith(kind):
+            return _parse_nested(kind[:-1], text[len(kind) :])
+    start = text.find(")") + 1 if text.startswith("decimal(") else 0  # decimal(10,2) holds a comma
+    end = min((i for i in (text.find(",", start), text.find(">", start)) if i >= 0), default=len(text))
+    return text[:end], text[end:]
+
+
+def _parse_nested(kind: str, text: str) -> tuple[TypeTree, str]:
+    if kind == "array":
+        inner, rest = _parse(text)
+        return ("array", inner), _expect(rest, ">")
+    if kind == "map":
+        key, rest = _parse(text)
+        value, rest = _parse(_expect(rest, ","))
+        return ("map", key, value), _expect(rest, ">")
+    fields: list[tuple[str, TypeTree]] = []
+    rest = text
+    while not rest.startswith(">"):
+        name, sep, rest = rest.partition(":")
+        if not sep:
+            raise ValueError(f"struct field without a type near {text!r}")
+        field_type, rest = _parse(rest)
+        fields.append((name, field_type))
+        if rest.startswith(","):
+            rest = rest[1:]
+    return ("struct", tuple(fields)), rest[1:]
+
+
+def _expect(text: str, token: str) -> str:
+    if not text.startswith(token):
+        raise ValueError(f"expected {token!r} at {text!r}")
+    return text[len(token) :]
+
+
+def _from_json(value: Any, tree: TypeTree) -> Any:
+    if value is None:
+        return None
+    if isinstance(tree, str):
+        if tree in _FLOATS and isinstance(value, str):
+            return _SPECIAL_FLOATS.get(value, value)
+        return value
+    if tree[0] == "array":
+        return [_from_json(v, tree[1]) for v in value]
+    if tree[0] == "map":
+        return {k: _from_json(v, tree[2]) for k, v in value.items()}
+    return {name: _from_json(value.get(name), sub) for name, sub in tree[1]}
+
+
+def decode_value(raw: bytes, type_name: str | None) -> Any:
+    """One cell back to a Python value; without a type, a cell is `str` if it is UTF-8 text, else `bytes`."""
+    if type_name == "binary":
+        return raw
+    if type_name is None:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw
+    text = raw.decode("utf-8")
+    if type_name == "string":
+        return text
+    if type_name in _INTEGERS:
+        return int(text)
+    if type_name in _FLOATS:
+        return float(text)
+    if type_name == "boolean":
+        return text == "true"
+    if type_name == "timestamp":
+        return datetime.fromisoformat(text)
+    if type_name.startswith("decimal("):
+        return Decimal(text)
+    if type_name.startswith(("struct<", "array<", "map<")):
+        return _from_json(json.loads(text), parse_type(type_name))
+    return text
+
+
+def schema_types(schema_cells: Mapping[bytes, bytes]) -> dict[bytes, str]:
+    """The schema row of a table -> {b"family:qualifier": type name}."""
+    return {column: kind.decode() for column, kind in schema_cells.items()}
+
+
+def decode_cells(
+    cells: Mapping[bytes, bytes], types: Mapping[bytes, str] | None = None, *, full_names: bool = False
+) -> dict[str, Any]:
+    """A row's cells -> {qualifier: value} (or {"family:qualifier": value} with full_names).
+
+    Types come from the table's schema row (`schema_types`); a cell of a dynamic column such as
+    `class:<label>` of the statistics table takes the type given for `family:*`.
+    """
+    types = types or {}
+    out: dict[str, Any] = {}
+    for column, raw in cells.items():
+        family, _, qualifier = column.decode().partition(":")
+        kind = types.get(column) or types.get(f"{family}:*".encode())
+        out[column.decode() if full_names else qualifier] = decode_value(raw, kind)
+    return out
