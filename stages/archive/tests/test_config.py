@@ -58,7 +58,7 @@ def test_main_exits_with_a_message_on_a_bad_config(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # structlog would keep pytest's captured stdout for later tests: leave the logging set-up out.
-    monkeypatch.setattr("fink_archive.__main__.configure_logging", lambda **_: None)
+    monkeypatch.setattr("fink_common.entrypoint.configure_logging", lambda **_: None)
     monkeypatch.setenv("FINK_MAX_FILES_PER_TRIGGER", "many")
     monkeypatch.setenv("FINK_HBASE_THRIFT", "127.0.0.1:99999")
     assert main() == 2

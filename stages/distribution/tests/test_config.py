@@ -76,7 +76,7 @@ def test_main_reports_a_bad_config_without_a_stack_trace(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Keep the process-wide logging set-up of the other tests: main() would bind it to capsys' streams.
-    monkeypatch.setattr("fink_distribution.__main__.configure_logging", lambda **_: None)
+    monkeypatch.setattr("fink_common.entrypoint.configure_logging", lambda **_: None)
     monkeypatch.setenv("FINK_FILTERS", "sso_candidates,not_a_filter")
     monkeypatch.setenv("FINK_MAX_FILES_PER_TRIGGER", "-1")
     assert main() == 2

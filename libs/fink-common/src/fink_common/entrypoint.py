@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -32,11 +33,21 @@ def run_stage(
     except FinkError as exc:
         print(f"fink-{stage}: {exc}", file=sys.stderr)
         return 2
-    query, sink = start(config)
-    signal.signal(signal.SIGTERM, lambda *_: query.stop())
     try:
-        query.awaitTermination()
+        query, sink = start(config)
+    except FinkError as exc:  # a service unreachable, no input data yet: say so, no stack trace
+        print(f"fink-{stage}: {exc}", file=sys.stderr)
+        return 1
+    # The handler only sets a flag: calling into the JVM from a signal handler would interleave with the
+    # py4j call the main thread is blocked in. The loop below polls the flag between short waits.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.is_set() and not query.awaitTermination(1):
+            pass
     except KeyboardInterrupt:
+        pass
+    if query.isActive:
         query.stop()
     if query.exception() is not None:
         log.error("failed", error=str(query.exception()))

@@ -14,8 +14,17 @@ __all__ = ["configure_logging", "get_logger"]
 def configure_logging(*, stage: str, version: str, level: str = "INFO", stream: Any = None) -> None:
     """JSON lines with a timestamp, level, stage and version on every event."""
     logging.basicConfig(level=level, stream=stream or sys.stderr, format="%(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # Spark's Python<->JVM bridge chatters at INFO
+
+    def stamp(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+        # Bound here rather than in contextvars: foreachBatch sinks run on py4j callback threads.
+        event.setdefault("stage", stage)
+        event.setdefault("version", version)
+        return event
+
     structlog.configure(
         processors=[
+            stamp,
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -26,7 +35,6 @@ def configure_logging(*, stage: str, version: str, level: str = "INFO", stream: 
         logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stdout),
         cache_logger_on_first_use=True,
     )
-    structlog.contextvars.bind_contextvars(stage=stage, version=version)
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 
 from fink_archive import STAGE, __version__
 from fink_archive.config import load_config
-from fink_common.errors import FinkError
-from fink_common.logging import configure_logging, get_logger
+from fink_archive.job import start
+from fink_common.entrypoint import run_stage
 
 __all__ = ["main"]
 
 
 def main() -> int:
-    configure_logging(stage=STAGE, version=__version__)
-    log = get_logger("fink.archive")
-    try:
-        config = load_config()
-    except FinkError as exc:
-        print(f"fink-{STAGE}: {exc}", file=sys.stderr)
-        return 2
-    from fink_archive.job import start  # imports pyspark: only once the config is valid
-
-    try:
-        query, sink = start(config)
-    except FinkError as exc:  # HBase unreachable, no science data yet: say so, no stack trace
-        print(f"fink-{STAGE}: {exc}", file=sys.stderr)
-        return 1
-    signal.signal(signal.SIGTERM, lambda *_: query.stop())
-    try:
-        query.awaitTermination()
-    except KeyboardInterrupt:
-        query.stop()
-    log.info("stopped", **sink.totals)
-    return 0
+    return run_stage(stage=STAGE, version=__version__, load_config=load_config, start=start)
 
 
 if __name__ == "__main__":

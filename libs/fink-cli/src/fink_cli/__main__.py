@@ -1,0 +1,55 @@
+"""`python -m fink_cli demo|report` (what `./fink demo` and `./fink report` run)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from fink_common.errors import FinkError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fink")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run the whole pipeline on sample alerts, then reconcile")
+    demo.add_argument("--alerts", type=Path, help="folder of alert .avro files (default: generate synthetic ones)")
+    demo.add_argument("--n", type=int, default=2000, help="synthetic alerts to generate (default 2000)")
+    demo.add_argument("--seed", type=int, default=42, help="seed of the synthetic alerts (default 42)")
+    demo.add_argument("--rate", type=float, default=0.0, help="replay rate, alerts/s (default 0: as fast as possible)")
+    demo.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the pipeline (default 900)")
+    demo.add_argument("--report-json", type=Path, help="also write the report as JSON to this file")
+    report = commands.add_parser("report", help="the reconciliation report of data already processed")
+    report.add_argument("--night", help="only this observing night (YYYYMMDD)")
+    report.add_argument("--report-json", type=Path, help="also write the report as JSON to this file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    repo = Path(os.environ.get("FINK_REPO_ROOT", Path.cwd())).absolute()
+    state = Path(os.environ.get("FINK_STATE_DIR", repo / ".fink")).absolute()
+    try:
+        if args.command == "demo":
+            from fink_cli.demo import DemoOptions, run_demo
+
+            opts = DemoOptions(repo, state, args.alerts, args.n, args.seed, args.rate, args.timeout, args.report_json)
+            return run_demo(opts)
+        from fink_cli.demo import load_run
+        from fink_cli.reconcile import build_report
+
+        report = build_report(load_run(state), night=args.night)
+        print(report.render())
+        if args.report_json:
+            report.write_json(args.report_json)
+        return 0 if report.ok else 1
+    except FinkError as exc:
+        print(f"fink {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""Build the reconciliation `Report` of a run (or of one night) from the lake, Kafka and HBase."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from fink_archive.tables import ArchiveTables, is_schema_row
+from fink_cli.lake import read_columns, rows_per_night
+from fink_cli.readback import input_message_count, read_topic, scan_cells
+from fink_cli.report import Report, percentiles, seconds_between
+from fink_common.config import HBaseConfig
+from fink_common.hbase import HBaseClient
+from fink_common.lake import LakePaths
+from fink_distribution.registry import evaluate_filters, required_columns, resolve_filters
+from fink_distribution.wire import FINGERPRINT_HEADER, decode_value
+
+__all__ = ["RunContext", "build_report"]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where one deployment of the pipeline keeps its data (what `./fink demo` records in run.json)."""
+
+    lake: Path
+    bootstrap: str
+    input_topics: tuple[str, ...]
+    topic_prefix: str
+    survey: str
+    hbase: HBaseConfig
+    dropped_duplicates: int | None = None  # Spark's own count, from raw2science's final log line
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lake": str(self.lake), "bootstrap": self.bootstrap, "input_topics": list(self.input_topics),
+            "topic_prefix": self.topic_prefix, "survey": self.survey, "hbase_host": self.hbase.host,
+            "hbase_port": self.hbase.port, "hbase_table_prefix": self.hbase.table_prefix,
+            "dropped_duplicates": self.dropped_duplicates,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunContext:
+        hbase = HBaseConfig(data["hbase_host"], int(data["hbase_port"]), data["hbase_table_prefix"])
+        return cls(Path(data["lake"]), data["bootstrap"], tuple(data["input_topics"]), data["topic_prefix"],
+                   data["survey"], hbase, data.get("dropped_duplicates"))  # fmt: skip
+
+
+def _candids(table: pa.Table) -> list[int]:
+    return [int(c) for c in table.column("candid").to_pylist()]
+
+
+def _night_sets(lake: LakePaths, nights: list[str], report: Report) -> dict[str, set[int]]:
+    """Per-night counts of the lake datasets and the set checks between them; returns science candids."""
+    science_sets: dict[str, set[int]] = {}
+    for night in nights:
+        raw = _candids(read_columns(lake.raw, ["candid"], night))
+        science = _candids(read_columns(lake.science, ["candid"], night))
+        rejected = _candids(read_columns(lake.rejected, ["candid"], night))
+        quarantined = read_columns(lake.quarantine, ["kafka_offset"], night).num_rows
+        distinct = set(raw)
+        science_sets[night] = set(science)
+        report.nights[night] = {
+            "received": len(raw) + quarantined, "raw": len(raw), "quarantined": quarantined,
+            "duplicates": len(raw) - len(distinct), "science": len(science), "rejected": len(rejected),
+            "hbase_main": 0,
+        }  # fmt: skip
+        twice = [c for c, k in Counter(science + rejected).items() if k > 1]
+        report.check(f"{night}: each candid once downstream", not twice, f"{len(twice)} candids in science/rejected twice")
+        missing, extra = distinct - set(science) - set(rejected), (set(science) | set(rejected)) - distinct
+        report.check(
+            f"{night}: raw = duplicates + science + rejected",
+            not missing and not extra and len(raw) == report.nights[night]["duplicates"] + len(science) + len(rejected),
+            f"{len(raw)} = {len(raw) - len(distinct)} + {len(science)} + {len(rejected)}; "
+            f"{len(missing)} raw candids lost, {len(extra)} unknown",
+        )
+    return science_sets
+
+
+def _hbase(ctx: RunContext, nights: list[str], science_sets: dict[str, set[int]], report: Report) -> np.ndarray:
+    """Main-table rows per night against science, rows per table; returns archive latencies (s)."""
+    client = HBaseClient(ctx.hbase)
+    tables = ArchiveTables(ctx.survey)
+    rows = scan_cells(client, tables.main, [b"i:candid", b"d:night"], keep=lambda k: not is_schema_row(k))
+    per_night: dict[str, set[int]] = defaultdict(set)
+    written_ms: dict[int, int] = {}
+    for _, cells in rows:
+        candid = int(cells[b"i:candid"][0])
+        per_night[cells[b"d:night"][0].decode()].add(candid)
+        written_ms[candid] = cells[b"i:candid"][1]
+    for night in nights:
+        report.nights[night]["hbase_main"] = len(per_night.get(night, set()))
+        report.check(
+            f"{night}: science = HBase main table",
+            per_night.get(night, set()) == science_sets[night],
+            f"{len(science_sets[night])} science alerts, {len(per_night.get(night, set()))} main-table rows",
+        )
+    existing = set(client.tables())
+    for name in tables.families():
+        if name in existing:
+            report.hbase_tables[name] = len(scan_cells(client, name, [], keep=lambda k: not is_schema_row(k)))
+    sci = read_columns(ctx.lake / "science", ["candid", "science_timestamp"])
+    stamps = dict(zip(_candids(sci), sci.column("science_timestamp").to_pylist(), strict=True))
+    return np.array([ms / 1000.0 - stamps[c].timestamp() for c, ms in written_ms.items() if c in stamps])
+
+
+def _filters(ctx: RunContext, nights: list[str], report: Report) -> np.ndarray:
+    """Each filter topic against the filter applied to the science parquet; returns distribution latencies."""
+    filters = resolve_filters()
+    paths = ["candid", "night", "science_timestamp", *required_columns(filters)]
+    table = read_columns(ctx.lake / "science", paths)
+    if table.num_rows == 0:
+        return np.array([])
+    frame = table.rename_columns(paths).to_pandas()
+    flags = evaluate_filters(frame, filters)
+    schemas = {m.key.decode(): m.value.decode() for m in read_topic(ctx.bootstrap, f"{ctx.topic_prefix}schemas")}
+    stamp = dict(zip(frame["candid"], frame["science_timestamp"], strict=True))
+    lat: list[float] = []
+    for f in filters:
+        topic = f"{ctx.topic_prefix}{f.name}_{ctx.survey}"
+        selected = frame.loc[flags[f.name].map(lambda v: v is True).astype(bool)]
+        expected = {(int(c), n) for c, n in zip(selected["candid"], selected["night"], strict=True) if n in nights}
+        got: list[tuple[int, str]] = []
+        for msg in read_topic(ctx.bootstrap, topic):
+            alert = decode_value(msg.value, schemas[msg.headers[FINGERPRINT_HEADER].decode()])
+            if alert["night"] in nights:
+                got.append((int(alert["candid"]), alert["night"]))
+                lat.append(msg.append_ms / 1000.0 - stamp[alert["candid"]].timestamp())
+        report.filters[f.name] = {"topic": topic, "messages": len(got), "expected": len(expected)}
+        report.check(
+            f"filter {f.name}: topic = filter(science)",
+            len(got) == len(set(got)) and set(got) == expected,
+            f"{len(got)} messages ({len(got) - len(set(got))} doubled), {len(expected)} expected",
+        )
+    return np.array(lat)
+
+
+def build_report(ctx: RunContext, night: str | None = None) -> Report:
+    lake = LakePaths(ctx.lake)
+    report = Report(locations={k: str(getattr(lake, k)) for k in ("raw", "quarantine", "science", "rejected")})
+    known = sorted(set(rows_per_night(lake.raw)) | set(rows_per_night(lake.quarantine)))
+    nights = [night] if night else known
+    if night and night not in known:
+        report.check(f"night {night} exists", False, f"no raw or quarantined data for it; nights: {known}")
+        return report
+    science_sets = _night_sets(lake, nights, report)
+    archive_lat = _hbase(ctx, nights, science_sets, report)
+    distribution_lat = _filters(ctx, nights, report)
+    totals = {k: sum(n[k] for n in report.nights.values()) for k in ("received", "raw", "quarantined", "duplicates", "science", "rejected")}
+    report.totals = totals
+    if night is None and ctx.input_topics:
+        sent = input_message_count(ctx.bootstrap, list(ctx.input_topics))
+        report.check("input topics = received", sent == totals["received"], f"{sent} messages in Kafka, {totals['received']} received")
+    if night is None and ctx.dropped_duplicates is not None:
+        report.check(
+            "Spark dedup count = duplicates", ctx.dropped_duplicates == totals["duplicates"],
+            f"raw2science dropped {ctx.dropped_duplicates}, the data holds {totals['duplicates']}",
+        )  # fmt: skip
+    raw = read_columns(lake.raw, ["kafka_timestamp", "ingest_timestamp"], night)
+    sci = read_columns(lake.science, ["ingest_timestamp", "science_timestamp"], night)
+    report.latency_s = {
+        "stream2raw (Kafka -> raw)": percentiles(seconds_between(raw.column("ingest_timestamp"), raw.column("kafka_timestamp"))) if raw.num_rows else percentiles([]),
+        "raw2science (raw -> science)": percentiles(seconds_between(sci.column("science_timestamp"), sci.column("ingest_timestamp"))) if sci.num_rows else percentiles([]),
+        "distribution (science -> filter topic)": percentiles(distribution_lat),
+        "archive (science -> HBase)": percentiles(archive_lat),
+    }  # fmt: skip
+    return report
