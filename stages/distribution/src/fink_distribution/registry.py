@@ -18,7 +18,6 @@ An extra filter is named by an entry point string `package.module:object` where 
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -31,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fink_common.errors import FinkError
+from fink_common.plugins import load_entry_point as _load
 from fink_distribution import filters as rules
 
 __all__ = [
@@ -50,7 +50,6 @@ __all__ = [
 
 FilterFunction = Callable[..., Any]
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
-_ENTRY_POINT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _log = logging.getLogger(__name__)
 
 
@@ -126,18 +125,7 @@ DEFAULT_FILTERS: tuple[str, ...] = tuple(BUILTINS)
 
 def load_entry_point(spec: str) -> Any:
     """The object named by `package.module:object` (the object part may be dotted)."""
-    if not _ENTRY_POINT.match(spec):
-        raise FilterError(f"{spec!r} is not a 'package.module:object' entry point")
-    module_name, _, attr_path = spec.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-    except Exception as exc:  # an import can fail with anything the module raises
-        raise FilterError(f"{spec!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc})") from exc
-    for part in attr_path.split("."):
-        if not hasattr(target, part):
-            raise FilterError(f"{spec!r}: {module_name!r} has no attribute {attr_path!r}")
-        target = getattr(target, part)
-    return target
+    return _load(spec, FilterError, what="a filter entry point")
 
 
 def _as_filters(spec: str, obj: Any) -> list[AlertFilter]:

@@ -21,12 +21,11 @@ model's). An extra module is named by an entry point string `package.module:obje
 
 from __future__ import annotations
 
-import importlib
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from fink_common.plugins import load_entry_point as _load
 from fink_raw2science.science.anomaly import AnomalyScorer, load_forest
 from fink_raw2science.science.asteroids import ROID_FAILED, roid
 from fink_raw2science.science.classification import Classifier
@@ -49,7 +48,6 @@ __all__ = [
 NAN = math.nan
 FAILED_LABEL = "Fail"
 _HISTORY = ("cjd", "cfid", "cmagpsf", "csigmapsf")
-_ENTRY_POINT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
 def _nalerthist() -> ScienceModule:
@@ -176,18 +174,7 @@ DEFAULT_MODULES: tuple[str, ...] = tuple(BUILTINS)
 
 def load_entry_point(spec: str) -> Any:
     """The object named by `package.module:object` (the object part may be dotted)."""
-    if not _ENTRY_POINT.match(spec):
-        raise ScienceError(f"{spec!r} is not a built-in module nor a 'package.module:object' entry point")
-    module_name, _, attr_path = spec.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-    except Exception as exc:  # an import can fail with anything the module raises
-        raise ScienceError(f"{spec!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc})") from exc
-    for part in attr_path.split("."):
-        if not hasattr(target, part):
-            raise ScienceError(f"{spec!r}: {module_name!r} has no attribute {attr_path!r}")
-        target = getattr(target, part)
-    return target
+    return _load(spec, ScienceError, what="a built-in module nor a module entry point")
 
 
 def _build(name: str, options: Mapping[str, Any]) -> ScienceModule:
