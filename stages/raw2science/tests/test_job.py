@@ -28,7 +28,7 @@ def test_real_alerts_through_raw2science(spark: SparkSession, tmp_path: Path) ->
     totals, dups = _run(spark, lake)
     # 300 real 4.02 messages hold 297 distinct candids (3 exact duplicates); 9 of the 50 3.3 alerts pass.
     assert dups == 3
-    assert totals == {"alerts": 347, "science": 297 + 9, "rejected": 41}
+    assert totals == {"alerts": 347, "science": 297 + 9, "rejected": 41, "module_failures": 0}
 
     science = spark.read.parquet(str(lake / "science"))
     candids = [r.candid for r in science.select("candid").collect()]
@@ -39,5 +39,5 @@ def test_real_alerts_through_raw2science(spark: SparkSession, tmp_path: Path) ->
     assert rejected.count() == 41 and rejected.where("cut_reason is null").count() == 0
 
     # Restart on the same checkpoint: nothing new, nothing written twice.
-    assert _run(spark, lake) == ({"alerts": 0, "science": 0, "rejected": 0}, 0)
+    assert _run(spark, lake) == ({"alerts": 0, "science": 0, "rejected": 0, "module_failures": 0}, 0)
     assert spark.read.parquet(str(lake / "science")).count() == 306

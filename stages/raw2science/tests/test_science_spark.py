@@ -18,7 +18,7 @@ from fink_common.schema import conform_record, raw_alert_schema, spark_schema
 from fink_datasim.generate import iter_alerts
 from fink_datasim.plan import build_plan
 from fink_raw2science.science import OutputField, ScienceModule, nested_outputs, resolve_modules, run_modules
-from fink_raw2science.science.adapter import apply_modules, history_column, spark_udf_for
+from fink_raw2science.science.adapter import FailureLog, apply_modules, history_column, spark_udf_for
 from fink_raw2science.science.lightcurve import input_frame, input_frame_from_records
 
 
@@ -109,9 +109,16 @@ def test_a_failing_udf_yields_failed_values_and_the_query_goes_on(alerts: DataFr
         version="0.1",
     )
     [nalerthist] = resolve_modules(["nalerthist"])
-    rows = apply_modules(alerts, [broken, nalerthist]).select("b_score", "b_flag", "nalerthist").collect()
+    failures = FailureLog(alerts.sparkSession.sparkContext)
+    out = apply_modules(alerts, [broken, nalerthist], failures)
+    rows = out.select("b_score", "b_flag", "nalerthist").collect()
     assert {(r["b_score"], r["b_flag"]) for r in rows} == {(-1.0, None)}
     assert all(r["nalerthist"] >= 1 for r in rows)
+    # The failure travels back to the driver: which module, how many alerts, what error.
+    reported = failures.take()
+    assert list(reported) == ["broken"]
+    assert reported["broken"][0] >= len(rows) and reported["broken"][1] == "ValueError: bad batch"
+    assert failures.take() == {}
 
 
 def test_spark_udf_for_a_single_column_module(alerts: DataFrame, records: list[dict[str, Any]]) -> None:

@@ -14,6 +14,7 @@ from fink_common.progress import ProgressListener, dropped_duplicates
 from fink_common.spark import build_spark_session
 from fink_raw2science import STAGE, __version__
 from fink_raw2science.config import Raw2ScienceConfig
+from fink_raw2science.science.adapter import FailureLog
 from fink_raw2science.transform import deduplicate, enrich, flag_quality, passing, rejected
 
 __all__ = ["BatchSink", "start", "duplicates_dropped"]
@@ -26,18 +27,24 @@ class BatchSink:
     """foreachBatch sink: the science and rejected files of one micro-batch, written idempotently."""
 
     config: Raw2ScienceConfig
-    totals: dict[str, int] = field(default_factory=lambda: {"alerts": 0, "science": 0, "rejected": 0})
+    failures: FailureLog | None = None
+    totals: dict[str, int] = field(default_factory=lambda: {"alerts": 0, "science": 0, "rejected": 0, "module_failures": 0})
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
+        if self.failures is None:
+            self.failures = FailureLog(batch.sparkSession.sparkContext)
+        self.failures.take()  # start clean: only this batch's failures below
         flagged = flag_quality(batch).persist()
         try:
             bad = write_batch(rejected(flagged, version=__version__), self.config.lake.rejected, batch_id)
-            good = write_batch(
-                enrich(passing(flagged), self.config.modules, version=__version__), self.config.lake.science, batch_id
-            )
+            science = enrich(passing(flagged), self.config.modules, version=__version__, failures=self.failures)
+            good = write_batch(science, self.config.lake.science, batch_id)
         finally:
             flagged.unpersist()
+        for module, (alerts, error) in self.failures.take().items():
+            self.totals["module_failures"] += 1
+            log.warning("science-module-failed", batch_id=batch_id, module=module, alerts=alerts, error=error)
         n_good, n_bad = sum(good.values()), sum(bad.values())
         for key, value in (("alerts", n_good + n_bad), ("science", n_good), ("rejected", n_bad)):
             self.totals[key] += value

@@ -8,7 +8,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from fink_raw2science.science import ScienceModule
-from fink_raw2science.science.adapter import apply_modules
+from fink_raw2science.science.adapter import FailureLog, apply_modules
 
 __all__ = ["RB_MIN", "deduplicate", "flag_quality", "passing", "rejected", "enrich"]
 
@@ -57,9 +57,12 @@ def rejected(flagged: DataFrame, *, version: str) -> DataFrame:
     return flagged.where(F.col("cut_reason").isNotNull()).withColumn("raw2science_version", F.lit(version))
 
 
-def enrich(alerts: DataFrame, modules: Sequence[ScienceModule], *, version: str) -> DataFrame:
-    """Run the science modules (vectorised pandas UDFs) and stamp the version and processing time."""
-    out = apply_modules(alerts, list(modules)).withColumns(
+def enrich(
+    alerts: DataFrame, modules: Sequence[ScienceModule], *, version: str, failures: FailureLog | None = None
+) -> DataFrame:
+    """Run the science modules (vectorised pandas UDFs) and stamp the version and processing time.
+    A module that raises on a batch gives its documented failed value and is recorded in `failures`."""
+    out = apply_modules(alerts, list(modules), failures).withColumns(
         {"raw2science_version": F.lit(version), "science_timestamp": F.current_timestamp()}
     )
     if "night" in out.columns:  # keep the partition column last, as in every dataset of the lake

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 import pandas as pd
+from pyspark import Accumulator, AccumulatorParam, SparkContext
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.functions import pandas_udf
@@ -28,7 +29,7 @@ from fink_raw2science.science.lightcurve import history_field
 from fink_raw2science.science.module import ScienceModule
 from fink_raw2science.science.registry import check_plan
 
-__all__ = ["apply_modules", "history_column", "spark_udf_for", "with_history_columns"]
+__all__ = ["FailureLog", "apply_modules", "history_column", "spark_udf_for", "with_history_columns"]
 
 _log = logging.getLogger(__name__)
 
@@ -68,7 +69,42 @@ def with_history_columns(df: DataFrame, modules: Sequence[ScienceModule]) -> tup
     return df, added
 
 
-def spark_udf_for(module: ScienceModule) -> Callable[..., Column]:
+#: module name -> [alerts that got the failed value, first error seen]
+Failures = dict[str, list]
+
+
+class _FailureParam(AccumulatorParam):
+    def zero(self, value: Failures) -> Failures:
+        return {}
+
+    def addInPlace(self, a: Failures, b: Failures) -> Failures:  # noqa: N802 (Spark's API)
+        for name, (count, error) in b.items():
+            if name in a:
+                a[name][0] += count
+            else:
+                a[name] = [count, error]
+        return a
+
+
+class FailureLog:
+    """Collects, from the Python workers back to the driver, the science modules that raised: per module,
+    the number of alerts that got its failed value and the first error. The sink reads and resets it
+    around each micro-batch, so a failure is reported with its module, batch and error."""
+
+    def __init__(self, sc: SparkContext) -> None:
+        self._acc: Accumulator[Failures] = sc.accumulator({}, _FailureParam())
+
+    def add(self, module: str, alerts: int, error: str) -> None:
+        self._acc.add({module: [alerts, error]})
+
+    def take(self) -> Failures:
+        """The failures since the last call (driver only)."""
+        value = dict(self._acc.value)
+        self._acc.value = {}
+        return value
+
+
+def spark_udf_for(module: ScienceModule, failures: FailureLog | None = None) -> Callable[..., Column]:
     """A pandas UDF computing `module` on its input columns (pass them as `F.col(path)` in `inputs` order)."""
 
     def compute(columns: tuple[pd.Series, ...]) -> pd.DataFrame:
@@ -76,6 +112,8 @@ def spark_udf_for(module: ScienceModule) -> Callable[..., Column]:
         try:
             return module.compute(*columns)
         except Exception as exc:  # isolate the module's failure on this batch, by design
+            if failures is not None:
+                failures.add(module.name, n, f"{type(exc).__name__}: {exc}")
             _log.warning(
                 "science module %s %s failed on %d alerts: %s: %s",
                 module.name,
@@ -102,12 +140,14 @@ def spark_udf_for(module: ScienceModule) -> Callable[..., Column]:
     return pandas_udf(struct, returnType=module.ddl)  # type: ignore[call-overload]
 
 
-def apply_modules(df: DataFrame, modules: Sequence[ScienceModule]) -> DataFrame:
+def apply_modules(
+    df: DataFrame, modules: Sequence[ScienceModule], failures: FailureLog | None = None
+) -> DataFrame:
     """df plus every module's output columns, computed by pandas UDFs, in order."""
     df, added = with_history_columns(df, modules)
     check_plan(modules, _available(df))
     for module in modules:
-        result = spark_udf_for(module)(*[F.col(path) for path in module.inputs])
+        result = spark_udf_for(module, failures)(*[F.col(path) for path in module.inputs])
         if module.struct is not None or len(module.fields) == 1:
             df = df.withColumn(module.columns[0], result)
             continue
