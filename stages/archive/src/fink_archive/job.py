@@ -17,6 +17,7 @@ from fink_common.hbase import HBaseClient
 from fink_common.lake import stream_source
 from fink_common.logging import get_logger
 from fink_common.spark import build_spark_session
+from fink_common.streaming import start_foreach_batch
 
 __all__ = ["BatchSink", "build_query", "prepare_tables", "start"]
 
@@ -86,11 +87,6 @@ def start(config: ArchiveConfig, spark: SparkSession | None = None) -> tuple[Str
     source = build_query(spark, config)
     created = prepare_tables(store, source)
     sink = BatchSink(config, store)
-    writer = source.writeStream.queryName(STAGE).foreachBatch(sink).option("checkpointLocation", str(config.checkpoint))
-    if config.available_now:
-        writer = writer.trigger(availableNow=True)
-    else:
-        writer = writer.trigger(processingTime=f"{config.trigger_seconds} seconds")
     log.info(
         "starting",
         science=str(config.lake.science),
@@ -99,4 +95,12 @@ def start(config: ArchiveConfig, spark: SparkSession | None = None) -> tuple[Str
         tables_created=created,
         available_now=config.available_now,
     )
-    return writer.start(), sink
+    query = start_foreach_batch(
+        source,
+        sink,
+        name=STAGE,
+        checkpoint=config.checkpoint,
+        available_now=config.available_now,
+        trigger_seconds=config.trigger_seconds,
+    )
+    return query, sink

@@ -24,6 +24,7 @@ from fink_common.lake import stream_source
 from fink_common.logging import get_logger
 from fink_common.retry import io_retry
 from fink_common.spark import build_spark_session
+from fink_common.streaming import start_foreach_batch
 from fink_distribution import STAGE, __version__
 from fink_distribution.config import DistributionConfig
 from fink_distribution.publisher import Outgoing, TransactionalPublisher
@@ -190,15 +191,6 @@ def start(config: DistributionConfig, spark: SparkSession | None = None) -> tupl
     flagged, schema = build_query(spark, config)
     created = create_topics(config)
     sink = DistributionSink(config, schema)
-    writer = (
-        flagged.writeStream.queryName(STAGE)
-        .foreachBatch(sink)
-        .option("checkpointLocation", str(config.checkpoint))
-    )
-    if config.available_now:
-        writer = writer.trigger(availableNow=True)
-    else:
-        writer = writer.trigger(processingTime=f"{config.trigger_seconds} seconds")
     log.info(
         "starting",
         science=str(config.lake.science),
@@ -208,4 +200,12 @@ def start(config: DistributionConfig, spark: SparkSession | None = None) -> tupl
         transactional_id=config.transactional_id,
         available_now=config.available_now,
     )
-    return writer.start(), sink
+    query = start_foreach_batch(
+        flagged,
+        sink,
+        name=STAGE,
+        checkpoint=config.checkpoint,
+        available_now=config.available_now,
+        trigger_seconds=config.trigger_seconds,
+    )
+    return query, sink

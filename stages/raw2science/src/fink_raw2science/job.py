@@ -12,6 +12,7 @@ from fink_common.lake import stream_source, write_batch
 from fink_common.logging import get_logger
 from fink_common.progress import ProgressListener, dropped_duplicates
 from fink_common.spark import build_spark_session
+from fink_common.streaming import start_foreach_batch
 from fink_raw2science import STAGE, __version__
 from fink_raw2science.config import Raw2ScienceConfig
 from fink_raw2science.science.adapter import FailureLog
@@ -71,15 +72,13 @@ def start(config: Raw2ScienceConfig, spark: SparkSession | None = None) -> tuple
         spark, config.lake.raw, max_files_per_trigger=config.max_files_per_trigger, wait_s=config.source_wait_seconds
     )
     sink = BatchSink(config)
-    writer = (
-        deduplicate(source, config.dedup_delay)
-        .writeStream.queryName(STAGE)
-        .foreachBatch(sink)
-        .option("checkpointLocation", str(config.checkpoint))
-    )
-    if config.available_now:
-        writer = writer.trigger(availableNow=True)
-    else:
-        writer = writer.trigger(processingTime=f"{config.trigger_seconds} seconds")
     log.info("starting", raw=str(config.lake.raw), modules=[m.name for m in config.modules])
-    return writer.start(), sink
+    query = start_foreach_batch(
+        deduplicate(source, config.dedup_delay),
+        sink,
+        name=STAGE,
+        checkpoint=config.checkpoint,
+        available_now=config.available_now,
+        trigger_seconds=config.trigger_seconds,
+    )
+    return query, sink

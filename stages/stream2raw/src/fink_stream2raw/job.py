@@ -11,6 +11,7 @@ from pyspark.sql.streaming import StreamingQuery
 from fink_common.lake import write_batch
 from fink_common.logging import get_logger
 from fink_common.spark import build_spark_session
+from fink_common.streaming import start_foreach_batch
 from fink_stream2raw import STAGE, __version__
 from fink_stream2raw.config import Stream2RawConfig
 from fink_stream2raw.transform import decode_messages, quarantine_rows, raw_rows, stamp
@@ -60,15 +61,13 @@ def start(config: Stream2RawConfig, spark: SparkSession | None = None) -> tuple[
     """Start the streaming query; the caller awaits or stops it."""
     spark = spark or build_spark_session(f"fink-{STAGE}", config.spark)
     sink = BatchSink(config)
-    writer = (
-        build_query(spark, config)
-        .writeStream.queryName(STAGE)
-        .foreachBatch(sink)
-        .option("checkpointLocation", str(config.checkpoint))
-    )
-    if config.available_now:
-        writer = writer.trigger(availableNow=True)
-    else:
-        writer = writer.trigger(processingTime=f"{config.trigger_seconds} seconds")
     log.info("starting", source=config.source_options(), lake=str(config.lake.root), available_now=config.available_now)
-    return writer.start(), sink
+    query = start_foreach_batch(
+        build_query(spark, config),
+        sink,
+        name=STAGE,
+        checkpoint=config.checkpoint,
+        available_now=config.available_now,
+        trigger_seconds=config.trigger_seconds,
+    )
+    return query, sink
