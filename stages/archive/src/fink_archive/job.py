@@ -95,12 +95,5 @@ def start(config: ArchiveConfig, spark: SparkSession | None = None) -> tuple[Str
         tables_created=created,
         available_now=config.available_now,
     )
-    query = start_foreach_batch(
-        source,
-        sink,
-        name=STAGE,
-        checkpoint=config.checkpoint,
-        available_now=config.available_now,
-        trigger_seconds=config.trigger_seconds,
-    )
+    query = start_foreach_batch(source, sink, name=STAGE, settings=config)
     return query, sink

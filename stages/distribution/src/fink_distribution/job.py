@@ -200,12 +200,5 @@ def start(config: DistributionConfig, spark: SparkSession | None = None) -> tupl
         transactional_id=config.transactional_id,
         available_now=config.available_now,
     )
-    query = start_foreach_batch(
-        flagged,
-        sink,
-        name=STAGE,
-        checkpoint=config.checkpoint,
-        available_now=config.available_now,
-        trigger_seconds=config.trigger_seconds,
-    )
+    query = start_foreach_batch(flagged, sink, name=STAGE, settings=config)
     return query, sink

@@ -73,12 +73,5 @@ def start(config: Raw2ScienceConfig, spark: SparkSession | None = None) -> tuple
     )
     sink = BatchSink(config)
     log.info("starting", raw=str(config.lake.raw), modules=[m.name for m in config.modules])
-    query = start_foreach_batch(
-        deduplicate(source, config.dedup_delay),
-        sink,
-        name=STAGE,
-        checkpoint=config.checkpoint,
-        available_now=config.available_now,
-        trigger_seconds=config.trigger_seconds,
-    )
+    query = start_foreach_batch(deduplicate(source, config.dedup_delay), sink, name=STAGE, settings=config)
     return query, sink

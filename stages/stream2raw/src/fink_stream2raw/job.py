@@ -62,12 +62,5 @@ def start(config: Stream2RawConfig, spark: SparkSession | None = None) -> tuple[
     spark = spark or build_spark_session(f"fink-{STAGE}", config.spark)
     sink = BatchSink(config)
     log.info("starting", source=config.source_options(), lake=str(config.lake.root), available_now=config.available_now)
-    query = start_foreach_batch(
-        build_query(spark, config),
-        sink,
-        name=STAGE,
-        checkpoint=config.checkpoint,
-        available_now=config.available_now,
-        trigger_seconds=config.trigger_seconds,
-    )
+    query = start_foreach_batch(build_query(spark, config), sink, name=STAGE, settings=config)
     return query, sink
