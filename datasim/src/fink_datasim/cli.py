@@ -10,10 +10,16 @@ a replay in which some delivery failed exits with status 1.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import os
 import sys
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from fink_common.errors import FinkError
+from fink_common.kafka import ensure_topics
 from fink_datasim.framing import FRAMINGS, KEYS
 from fink_datasim.generate import SURVEYS, generate
 from fink_datasim.replay import DEFAULT_BOOTSTRAP, replay
@@ -62,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--force", action="store_true", help="replace alert files already in --out")
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    top = commands.add_parser("topics", help="create Kafka topics that do not exist yet (idempotent)")
+    top.add_argument("topics", nargs="+", help="topic names")
+    top.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP, help=f"Kafka bootstrap servers ({DEFAULT_BOOTSTRAP})")
+    top.add_argument("--partitions", type=_positive_int, default=1, help="partitions of a new topic (default 1)")
+    top.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for Kafka (default 60)")
+
     rep = commands.add_parser("replay", help="send every alert of a folder to a Kafka topic")
     rep.add_argument("--alerts", required=True, help="folder of .avro files (searched recursively)")
     rep.add_argument("--topic", required=True)
@@ -71,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--limit", type=_positive_int, default=None, help="stop after this many alerts")
     rep.add_argument("--key", choices=KEYS, default="candid", help="message key: the candid as digits, or none")
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep.add_argument("--json", action="store_true", help="print the summary as one JSON line (as in the images)")
     return parser
 
 
@@ -105,17 +118,42 @@ def _replay(args: argparse.Namespace) -> int:
         key=args.key,
         progress=not args.quiet,
     )
-    print(result.summary())
+    if args.json:
+        print(json.dumps({"event": "replay", **dataclasses.asdict(result), "rate": round(result.rate, 1)}))
+    else:
+        print(result.summary())
     if result.failed:
         print(f"fink-datasim: error: {result.failed} alert(s) not delivered: {result.error}", file=sys.stderr)
         return EXIT_DELIVERY_FAILED
     return EXIT_OK
 
 
+def _topics(args: argparse.Namespace) -> int:
+    created = ensure_topics(args.bootstrap, args.topics, partitions=args.partitions, timeout_s=args.timeout)
+    print(json.dumps({"event": "topics", "bootstrap": args.bootstrap, "created": sorted(created),
+                      "existing": sorted(set(args.topics) - set(created))}))  # fmt: skip
+    return EXIT_OK
+
+
+def _heartbeat(path: str, every_s: float = 5.0) -> None:
+    """Touch `path` while the process lives (the image's HEALTHCHECK reads it), from a daemon thread."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    def beat() -> None:
+        while True:
+            Path(path).touch()
+            threading.Event().wait(every_s)
+
+    threading.Thread(target=beat, name="heartbeat", daemon=True).start()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if os.environ.get("FINK_HEALTH_FILE"):
+        _heartbeat(os.environ["FINK_HEALTH_FILE"])
     try:
-        return _generate(args) if args.command == "generate" else _replay(args)
+        commands = {"generate": _generate, "topics": _topics, "replay": _replay}
+        return commands[args.command](args)
     except FinkError as exc:
         print(f"fink-datasim: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

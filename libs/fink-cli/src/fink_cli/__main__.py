@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from fink_common.errors import FinkError
@@ -25,6 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="the reconciliation report of data already processed")
     report.add_argument("--night", help="only this observing night (YYYYMMDD)")
     report.add_argument("--report-json", type=Path, help="also write the report as JSON to this file")
+    report.add_argument(
+        "--from-env", action="store_true",
+        help="reconcile the deployment that the FINK_* variables describe (e.g. the compose stack), not the last demo",
+    )  # fmt: skip
+    report.add_argument(
+        "--wait", type=float, default=0.0, metavar="SECONDS",
+        help="re-check every 5 s until the report is exact or SECONDS have passed (the pipeline may still be working)",
+    )  # fmt: skip
     return parser
 
 
@@ -39,9 +48,14 @@ def main(argv: list[str] | None = None) -> int:
             opts = DemoOptions(repo, state, args.alerts, args.n, args.seed, args.rate, args.timeout, args.report_json)
             return run_demo(opts)
         from fink_cli.demo import load_run
-        from fink_cli.reconcile import build_report
+        from fink_cli.reconcile import RunContext, build_report
 
-        report = build_report(load_run(state), night=args.night)
+        ctx = RunContext.from_env() if args.from_env else load_run(state)
+        deadline = time.monotonic() + args.wait
+        report = build_report(ctx, night=args.night)
+        while not report.ok and time.monotonic() < deadline:
+            time.sleep(5)
+            report = build_report(ctx, night=args.night)
         print(report.render())
         if args.report_json:
             report.write_json(args.report_json)

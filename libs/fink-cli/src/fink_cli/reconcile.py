@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from fink_archive.tables import ArchiveTables, is_schema_row
 from fink_cli.lake import read_columns, rows_per_night
 from fink_cli.readback import input_message_count, read_topic, scan_cells
 from fink_cli.report import Report, percentiles, seconds_between
-from fink_common.config import HBaseConfig
+from fink_common.config import EnvReader, HBaseConfig, KafkaConfig
 from fink_common.hbase import HBaseClient
 from fink_common.lake import LakePaths
 from fink_distribution.registry import evaluate_filters, required_columns, resolve_filters
@@ -42,6 +43,21 @@ class RunContext:
             "hbase_port": self.hbase.port, "hbase_table_prefix": self.hbase.table_prefix,
             "dropped_duplicates": self.dropped_duplicates,
         }  # fmt: skip
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RunContext:
+        """A deployment described by the stages' own variables (as in deploy/compose/.env.example):
+        FINK_DATA_DIR, FINK_KAFKA_BOOTSTRAP, FINK_INPUT_TOPICS, FINK_TOPIC_PREFIX, FINK_SURVEY,
+        FINK_HBASE_THRIFT, FINK_HBASE_TABLE_PREFIX. Every problem is reported at once (ConfigError)."""
+        env = EnvReader(environ, source="report environment")
+        lake = env.str("FINK_DATA_DIR")
+        kafka = KafkaConfig.from_env(env)
+        topics = env.list("FINK_INPUT_TOPICS")
+        prefix = env.str("FINK_TOPIC_PREFIX", "fink_")
+        survey = env.choice("FINK_SURVEY", ["ztf"], "ztf")
+        hbase = HBaseConfig.from_env(env)
+        env.finish()
+        return cls(Path(lake), kafka.bootstrap, topics, prefix, survey, hbase)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunContext:
@@ -85,7 +101,13 @@ def _hbase(ctx: RunContext, nights: list[str], science_sets: dict[str, set[int]]
     """Main-table rows per night against science, rows per table; returns archive latencies (s)."""
     client = HBaseClient(ctx.hbase)
     tables = ArchiveTables(ctx.survey)
-    rows = scan_cells(client, tables.main, [b"i:candid", b"d:night"], keep=lambda k: not is_schema_row(k))
+    existing = set(client.tables())
+    # the archive stage creates its tables when it starts: before that, the main table counts 0 rows
+    rows = (
+        scan_cells(client, tables.main, [b"i:candid", b"d:night"], keep=lambda k: not is_schema_row(k))
+        if tables.main in existing
+        else []
+    )
     per_night: dict[str, set[int]] = defaultdict(set)
     written_ms: dict[int, int] = {}
     for _, cells in rows:
@@ -99,7 +121,6 @@ def _hbase(ctx: RunContext, nights: list[str], science_sets: dict[str, set[int]]
             per_night.get(night, set()) == science_sets[night],
             f"{len(science_sets[night])} science alerts, {len(per_night.get(night, set()))} main-table rows",
         )
-    existing = set(client.tables())
     for name in tables.families():
         if name in existing:
             report.hbase_tables[name] = len(scan_cells(client, name, [], keep=lambda k: not is_schema_row(k)))
@@ -152,6 +173,8 @@ def build_report(ctx: RunContext, night: str | None = None) -> Report:
     distribution_lat = _filters(ctx, nights, report)
     totals = {k: sum(n[k] for n in report.nights.values()) for k in ("received", "raw", "quarantined", "duplicates", "science", "rejected")}
     report.totals = totals
+    if night is None:
+        report.check("some alerts received", totals["received"] > 0, f"{totals['received']} alerts in the raw archive and quarantine")
     if night is None and ctx.input_topics:
         sent = input_message_count(ctx.bootstrap, list(ctx.input_topics))
         report.check("input topics = received", sent == totals["received"], f"{sent} messages in Kafka, {totals['received']} received")

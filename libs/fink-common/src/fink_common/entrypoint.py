@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from fink_common.errors import FinkError
 from fink_common.logging import configure_logging, get_logger
 
-__all__ = ["run_stage"]
+__all__ = ["HEALTH_FILE_ENV", "run_stage"]
+
+#: When set, the stage touches this file every second while its streaming query is active: the images'
+#: HEALTHCHECK says "unhealthy" once the file is older than a few seconds (query dead or driver stuck).
+HEALTH_FILE_ENV = "FINK_HEALTH_FILE"
 
 C = TypeVar("C")
 
@@ -42,9 +48,13 @@ def run_stage(
     # py4j call the main thread is blocked in. The loop below polls the flag between short waits.
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    health = os.environ.get(HEALTH_FILE_ENV)
+    if health:
+        Path(health).parent.mkdir(parents=True, exist_ok=True)
     try:
         while not stop.is_set() and not query.awaitTermination(1):
-            pass
+            if health:
+                Path(health).touch()
     except KeyboardInterrupt:
         pass
     if query.isActive:

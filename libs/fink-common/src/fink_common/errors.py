@@ -10,6 +10,7 @@ __all__ = [
     "DecodeError",
     "ServiceError",
     "ServiceUnavailableError",
+    "IncompatibleVersionError",
 ]
 
 
@@ -48,3 +49,7 @@ class ServiceError(FinkError):
 
 class ServiceUnavailableError(ServiceError):
     """A service is not reachable (yet): worth retrying at an I/O edge."""
+
+
+class IncompatibleVersionError(FinkError):
+    """An installed first-party library is outside the version range a package declares it supports."""

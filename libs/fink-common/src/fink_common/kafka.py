@@ -74,12 +74,13 @@ def ensure_topics(
     topics: Iterable[str],
     *,
     partitions: int = 1,
-    replication: int = 1,
+    replication: int = -1,
     config: Mapping[str, str] | None = None,
     timeout_s: float = 30.0,
     extra: Mapping[str, Any] | None = None,
 ) -> list[str]:
-    """Create the topics that do not exist yet; returns the ones created. Idempotent."""
+    """Create the topics that do not exist yet; returns the ones created. Idempotent.
+    `replication=-1` takes the broker's default.replication.factor (1 on one broker, 3 in a cluster)."""
     wanted = list(dict.fromkeys(topics))
     existing = list_topics(bootstrap, extra=extra)
     missing = [t for t in wanted if t not in existing]

@@ -1,16 +1,42 @@
-"""SparkSession construction: the cached connector jars on the classpath, settings sized for 2 cores."""
+"""SparkSession construction: the cached connector jars on the classpath, settings sized for 2 cores.
+
+The master is `SparkConfig.master`: `local[N]` (the default, executors are threads of this process's JVM)
+or a cluster (`spark://host:port`, `k8s://...`, `yarn`). On a cluster the executors are other processes,
+possibly in other containers: the driver advertises `FINK_SPARK_DRIVER_HOST` to them, each executor gets
+`FINK_SPARK_EXECUTOR_MEMORY` and `FINK_SPARK_EXECUTOR_CORES`, and the first-party `fink_*` packages are
+zipped and shipped to them right after the session starts (`fink_common.pyfiles`), since the pandas UDFs
+and `mapInArrow` functions import them on the executor side. Executors run Python with the same interpreter
+path as the driver (PYSPARK_PYTHON): in our images that is the same venv.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
 
 from fink_common.config import SparkConfig
 from fink_common.jars import spark_jars
+from fink_common.pyfiles import ship_packages
 
-__all__ = ["build_spark_session", "session_settings"]
+__all__ = ["build_spark_session", "session_settings", "cluster_settings"]
+
+_WILDCARDS = ("0.0.0.0", "::")
+
+
+def cluster_settings(config: SparkConfig) -> dict[str, str]:
+    """The settings that only matter when executors are separate processes (empty for a `local` master)."""
+    if config.is_local:
+        return {}
+    settings = {
+        "spark.executor.memory": config.executor_memory,
+        "spark.executor.cores": str(config.executor_cores),
+    }
+    if config.cores_max is not None:
+        settings["spark.cores.max"] = str(config.cores_max)
+    return settings
 
 
 def session_settings(config: SparkConfig, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -30,30 +56,49 @@ def session_settings(config: SparkConfig, extra: Mapping[str, str] | None = None
         "spark.sql.adaptive.enabled": "false",
         # nights are partition folders `night=YYYYMMDD`: keep them strings, never infer integers
         "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
-        "spark.driver.bindAddress": "127.0.0.1",
-        "spark.driver.host": "127.0.0.1",
+        # where the driver listens, and the address executors (and the block managers) use to reach it
+        "spark.driver.bindAddress": config.driver_bind_address,
+        "spark.driver.host": config.driver_host,
         "spark.driver.extraJavaOptions": "-Dio.netty.tryReflectionSetAccessible=true",
         "spark.executor.extraJavaOptions": "-Dio.netty.tryReflectionSetAccessible=true",
     }
+    if config.driver_port is not None:
+        settings["spark.driver.port"] = str(config.driver_port)
+    if config.block_manager_port is not None:
+        settings["spark.blockManager.port"] = str(config.block_manager_port)
+    settings.update(cluster_settings(config))
     settings.update(extra or {})
     return settings
 
 
+def _local_ip(config: SparkConfig) -> str | None:
+    """SPARK_LOCAL_IP for the driver JVM: loopback for `local`, else the bind address unless it is a wildcard."""
+    if config.is_local:
+        return "127.0.0.1"
+    return None if config.driver_bind_address in _WILDCARDS else config.driver_bind_address
+
+
+def _from_pex() -> bool:
+    """True inside a running PEX (the PEX runtime sets $PEX to the file it runs from)."""
+    return bool(os.environ.get("PEX"))
+
+
 def build_spark_session(app_name: str, config: SparkConfig, extra: Mapping[str, str] | None = None) -> SparkSession:
-    """Create (or return the running) SparkSession for `app_name`."""
-    # Local Python workers must use this interpreter, not whatever `python3` is first on PATH.
-    os.environ.setdefault("PYSPARK_PYTHON", _python())
-    # Keep the driver, its block manager and Python workers on loopback (never a LAN address).
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    """Create (or return the running) SparkSession for `app_name`; on a cluster, ship our packages to it."""
+    # Python workers (local, or on executors: same image, same path) use this interpreter, not `python3`.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # Keep a local driver, its block manager and Python workers on loopback (never a LAN address).
+    local_ip = _local_ip(config)
+    if local_ip is not None:
+        os.environ.setdefault("SPARK_LOCAL_IP", local_ip)
     builder = SparkSession.builder.appName(app_name)
     for key, value in session_settings(config, extra).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(config.log_level)
+    # Ship our packages to Python workers that cannot import them: executors of a cluster, and local
+    # workers too when the driver runs from a PEX (the images): the PEX's code is on the driver's
+    # sys.path only, not on the PYTHONPATH that Spark's Python workers start with.
+    if _from_pex() or not (spark.sparkContext.master or "local").startswith("local"):
+        ship_packages(spark.sparkContext)
     return spark
-
-
-def _python() -> str:
-    import sys
-
-    return sys.executable

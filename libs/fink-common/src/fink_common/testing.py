@@ -4,6 +4,12 @@ Test packages import these in their `conftest.py` (`from fink_common.testing imp
 service never skip: when Kafka or HBase does not answer, the fixture first runs `./fink services up` (the
 repository root comes from FINK_REPO_ROOT, which `./pants` exports) and fails with a clear message if the
 service still does not answer.
+
+The `spark` fixture runs on `local[2]`, or on the master in FINK_TEST_SPARK_MASTER (e.g. the
+`spark://127.0.0.1:7077` of a standalone cluster on this host, with the other FINK_SPARK_* settings from the
+environment): the stage tests then run their Spark jobs on executors that import our packages from the zip
+`build_spark_session` ships. `fink_common.standalone.StandaloneCluster` starts such a cluster (master and
+workers from the pyspark installation, on free loopback ports).
 """
 
 from __future__ import annotations
@@ -22,7 +28,14 @@ from fink_common.config import EnvReader, HBaseConfig, KafkaConfig, SparkConfig,
 from fink_common.hbase import HBaseClient
 from fink_common.spark import build_spark_session
 
-__all__ = ["spark", "kafka_bootstrap", "hbase_client", "unique_name", "ensure_local_services"]
+__all__ = [
+    "spark",
+    "kafka_bootstrap",
+    "hbase_client",
+    "unique_name",
+    "ensure_local_services",
+    "spark_test_config",
+]
 
 
 def _answers(address: str, timeout_s: float = 2.0) -> bool:
@@ -53,10 +66,20 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
+def spark_test_config() -> SparkConfig:
+    """`local[2]`, or the FINK_TEST_SPARK_MASTER cluster with the FINK_SPARK_* settings of the environment."""
+    master = os.environ.get("FINK_TEST_SPARK_MASTER", "").strip()
+    if not master:
+        return SparkConfig(master="local[2]", driver_memory="1g", shuffle_partitions=2, ui_enabled=False, log_level="WARN")
+    env = EnvReader({**os.environ, "FINK_SPARK_MASTER": master}, source="test Spark settings")
+    config = SparkConfig.from_env(env)
+    env.finish()
+    return config
+
+
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
-    config = SparkConfig(master="local[2]", driver_memory="1g", shuffle_partitions=2, ui_enabled=False, log_level="WARN")
-    session = build_spark_session("fink-tests", config)
+    session = build_spark_session("fink-tests", spark_test_config())
     yield session
     session.stop()
 
