@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fink_common.errors import FinkError
-from fink_common.kafka import ensure_topics
+from fink_common.kafka import ensure_topics, list_topics, topic_message_count
 from fink_datasim.framing import FRAMINGS, KEYS
 from fink_datasim.generate import SURVEYS, generate
 from fink_datasim.replay import DEFAULT_BOOTSTRAP, replay
@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--limit", type=_positive_int, default=None, help="stop after this many alerts")
     rep.add_argument("--key", choices=KEYS, default="candid", help="message key: the candid as digits, or none")
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep.add_argument(
+        "--once", action="store_true",
+        help="send nothing when the topic already holds messages (a restarted container does not replay twice)",
+    )  # fmt: skip
     rep.add_argument("--json", action="store_true", help="print the summary as one JSON line (as in the images)")
     return parser
 
@@ -108,6 +112,12 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    if args.once and args.topic in list_topics(args.bootstrap):
+        held = topic_message_count(args.bootstrap, args.topic)
+        if held:
+            print(json.dumps({"event": "replay-skipped", "topic": args.topic, "messages_held": held,
+                              "reason": "--once: the topic already holds messages"}))  # fmt: skip
+            return EXIT_OK
     result = replay(
         args.alerts,
         args.topic,

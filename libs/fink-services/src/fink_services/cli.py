@@ -1,4 +1,5 @@
-"""Command line: `python -m fink_services up|status|down [--state-dir DIR]`."""
+"""Command line: `python -m fink_services up|status|down [--state-dir DIR]` for the local services, and
+`python -m fink_services run|probe kafka|hbase` for the container mode (container.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from fink_services import container
 from fink_services.errors import ServiceError
 from fink_services.layout import Layout
 from fink_services.settings import Settings
@@ -23,7 +25,15 @@ def parser() -> argparse.ArgumentParser:
         "FINK_HBASE_THRIFT_PORT, FINK_HBASE_MASTER_PORT, FINK_HBASE_REGIONSERVER_PORT, FINK_KAFKA_HEAP, "
         "FINK_HBASE_HEAP, FINK_HBASE_THRIFT_HEAP; FINK_SERVICES_TIMEOUT (s); jars from FINK_JARS_DIR.",
     )
-    p.add_argument("command", choices=["up", "status", "down"])
+    p.add_argument(
+        "command",
+        choices=["up", "status", "down", "run", "probe"],
+        help="up/status/down: the local services; run SERVICE: one service in the foreground (container "
+        "mode, configured by FINK_* variables: see fink_services/container.py); probe SERVICE: one real "
+        "call to it, exit 0 when it answers",
+    )
+    p.add_argument("service", nargs="?", choices=container.CONTAINER_SERVICES, help="run/probe: the service")
+    p.add_argument("--address", help="probe: HOST:PORT to call (default: the container's own listener)")
     p.add_argument(
         "--state-dir",
         type=Path,
@@ -47,9 +57,26 @@ def _status(supervisor: Supervisor, as_json: bool) -> int:
     return 0 if all(s.healthy for s in statuses) else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def _container_command(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return container.run(args.service)
     try:
+        print(f"{args.service}: {container.probe(args.service, args.address)}")
+    except ValueError as exc:
+        raise ServiceError(f"--address: {exc}") from None
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    if (args.command in ("run", "probe")) != (args.service is not None):
+        p.error(f"{args.command}: " + ("name the service (kafka or hbase)" if args.service is None else "takes no service"))
+    if args.address and args.command != "probe":
+        p.error("--address goes with probe only")
+    try:
+        if args.service is not None:
+            return _container_command(args)
         supervisor = Supervisor(Layout.default(args.state_dir), Settings.from_env())
         if args.command == "up":
             supervisor.up()

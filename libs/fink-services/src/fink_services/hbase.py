@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 from fink_services.errors import ServiceError
 from fink_services.java import HBASE_MODULE_FLAGS, Java, classpath, jvm_base_flags
 from fink_services.layout import Layout
-from fink_services.log4j import rolling_file_config
+from fink_services.log4j import console_config, rolling_file_config, stderr_config
 from fink_services.settings import Settings
 from fink_services.thrift import get_table_names
 
@@ -23,10 +23,12 @@ __all__ = [
     "SERVICE",
     "THRIFT_SERVICE",
     "GATEWAY_CLASS",
+    "JAVAC_FLAGS",
     "hbase_site",
     "render_hbase_site",
     "prepare",
     "master_command",
+    "shutdown_command",
     "build_gateway",
     "gateway_command",
     "probe",
@@ -37,6 +39,8 @@ THRIFT_SERVICE = "thrift"
 GATEWAY_CLASS = "fink.thrift.FinkThriftGateway"
 #: the gateway's Java sources, packaged as resources of fink_services
 GATEWAY_SOURCES = ("ThriftWire.java", "HBaseCalls.java", "FinkThriftGateway.java")
+#: javac flags of the gateway (deploy/docker/hbase/BUILD compiles it with the same ones for the image)
+JAVAC_FLAGS = ("--release", "17", "-nowarn", "-Xlint:none", "-proc:none", "-encoding", "UTF-8")
 
 QUIET_LOGGERS = {
     "org.apache.zookeeper": "WARN",
@@ -79,14 +83,22 @@ def render_hbase_site(props: Mapping[str, str]) -> str:
     )
 
 
-def prepare(settings: Settings, layout: Layout) -> None:
+def prepare(settings: Settings, layout: Layout, console: bool = False) -> None:
+    """Writes hbase-site.xml and the log4j2 configs of both JVMs: rolled files in the logs dir, or, with
+    `console` (container mode), stdout."""
     for d in (layout.hbase_conf, layout.hbase_data.parent, layout.hbase_zookeeper, layout.hbase_tmp, layout.logs):
         d.mkdir(parents=True, exist_ok=True)
     (layout.hbase_conf / "hbase-site.xml").write_text(render_hbase_site(hbase_site(settings, layout)))
-    (layout.hbase_conf / "log4j2.properties").write_text(rolling_file_config(layout.log_file(SERVICE), QUIET_LOGGERS))
-    (layout.hbase_conf / "thrift-log4j2.properties").write_text(
-        rolling_file_config(layout.log_file(THRIFT_SERVICE), {"org.apache.zookeeper": "WARN"}, root="WARN")
-    )
+    gateway_levels = {"org.apache.zookeeper": "WARN"}
+    if console:
+        master_log = console_config(QUIET_LOGGERS)
+        gateway_log = console_config(gateway_levels, root="WARN")
+    else:
+        master_log = rolling_file_config(layout.log_file(SERVICE), QUIET_LOGGERS)
+        gateway_log = rolling_file_config(layout.log_file(THRIFT_SERVICE), gateway_levels, root="WARN")
+    (layout.hbase_conf / "log4j2.properties").write_text(master_log)
+    (layout.hbase_conf / "thrift-log4j2.properties").write_text(gateway_log)
+    (layout.hbase_conf / "tools-log4j2.properties").write_text(stderr_config(root="ERROR"))
 
 
 def master_command(java: Java, settings: Settings, layout: Layout) -> list[str]:
@@ -100,6 +112,27 @@ def master_command(java: Java, settings: Settings, layout: Layout) -> list[str]:
         classpath(layout.hbase_conf, layout.jar_group("hbase") / "*"),
         "org.apache.hadoop.hbase.master.HMaster",
         "start",
+    ]
+
+
+def shutdown_command(java: Java, settings: Settings, layout: Layout) -> list[str]:
+    """`hbase master stop --shutDownCluster`: asks the running master for a clean cluster shutdown (regions
+    closed, memstores flushed, WALs closed), after which the master JVM exits by itself with 0. A SIGTERM
+    instead stops the in-process ZooKeeper first and leaves the region server retrying it."""
+    return [
+        str(java.java),
+        "-Xmx256m",
+        "-XX:TieredStopAtLevel=1",
+        "-XX:+UseSerialGC",
+        "-Djava.awt.headless=true",
+        "-Djava.net.preferIPv4Stack=true",
+        *HBASE_MODULE_FLAGS,
+        f"-Dlog4j2.configurationFile={layout.hbase_conf / 'tools-log4j2.properties'}",
+        "-cp",
+        classpath(layout.hbase_conf, layout.jar_group("hbase") / "*"),
+        "org.apache.hadoop.hbase.master.HMaster",
+        "stop",
+        "--shutDownCluster",
     ]
 
 
@@ -127,10 +160,7 @@ def build_gateway(java: Java, layout: Layout) -> Path:
             (Path(tmp) / name).write_bytes(text)
             files.append(str(Path(tmp) / name))
         out = Path(tmp) / "classes"
-        cmd = [
-            str(javac), "--release", "17", "-nowarn", "-Xlint:none", "-proc:none", "-encoding", "UTF-8",
-            "-cp", classpath(layout.jar_group("hbase") / "*"), "-d", str(out), *files,
-        ]  # fmt: skip
+        cmd = [str(javac), *JAVAC_FLAGS, "-cp", classpath(layout.jar_group("hbase") / "*"), "-d", str(out), *files]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if proc.returncode != 0:
             raise ServiceError(f"thrift: compiling the gateway failed:\n{(proc.stderr or proc.stdout)[-3000:]}")
@@ -140,7 +170,10 @@ def build_gateway(java: Java, layout: Layout) -> Path:
     return classes
 
 
-def gateway_command(java: Java, settings: Settings, layout: Layout, classes: Path) -> list[str]:
+def gateway_command(
+    java: Java, settings: Settings, layout: Layout, classes: Path, bind: str | None = None
+) -> list[str]:
+    """The gateway JVM; `classes` is a classes dir or a jar; it listens on `bind` (default: settings.host)."""
     return [
         str(java.java),
         *jvm_base_flags(THRIFT_SERVICE, layout.state, settings.thrift_heap),
@@ -150,7 +183,7 @@ def gateway_command(java: Java, settings: Settings, layout: Layout, classes: Pat
         classpath(layout.hbase_conf, layout.jar_group("hbase") / "*", classes),
         GATEWAY_CLASS,
         "--bind",
-        settings.host,
+        bind or settings.host,
         "--port",
         str(settings.thrift_port),
     ]

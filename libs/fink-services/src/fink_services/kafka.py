@@ -1,4 +1,8 @@
-"""Apache Kafka in KRaft mode (one JVM: broker + controller): config, storage format, launch, probe."""
+"""Apache Kafka in KRaft mode (one JVM: broker + controller): config, storage format, launch, probe.
+
+`./fink services up` runs one node on 127.0.0.1 (`Topology.local`); the container mode (container.py) runs
+one node of a 1..n node cluster with INTERNAL/EXTERNAL/CONTROLLER listeners: both use the builders here.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import base64
 import subprocess
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from fink_services.errors import ServiceError
 from fink_services.java import Java, classpath, jvm_base_flags
@@ -16,9 +21,13 @@ from fink_services.settings import Settings
 __all__ = [
     "SERVICE",
     "PROBE_TOPIC",
+    "QUIET_LOGGERS",
+    "Topology",
     "server_properties",
     "render_properties",
     "new_cluster_id",
+    "write_configs",
+    "format_storage",
     "prepare",
     "broker_command",
     "topic_command",
@@ -28,44 +37,76 @@ __all__ = [
 SERVICE = "kafka"
 PROBE_TOPIC = "fink-services-probe"
 NODE_ID = 1
+QUIET_LOGGERS = {"kafka.request.logger": "WARN", "kafka.authorizer.logger": "WARN", "state.change.logger": "WARN"}
 
 
-def server_properties(settings: Settings, layout: Layout) -> dict[str, str]:
+@dataclass(frozen=True)
+class Topology:
+    """Who this node is in its cluster and how it is reached. Every node is broker + controller."""
+
+    node_id: int
+    #: controller.quorum.voters: "1@host1:9093,2@host2:9093,..."
+    voters: str
+    #: listener name -> host:port it binds; every listener is PLAINTEXT; one must be "CONTROLLER"
+    listeners: Mapping[str, str]
+    #: client listener name -> host:port advertised to clients (the CONTROLLER is never advertised)
+    advertised: Mapping[str, str] = field(default_factory=dict)
+    inter_broker_listener: str = "PLAINTEXT"
+    #: replicas of new topics and of the internal topics (offsets, transactions, share state)
+    replication: int = 1
+
+    @classmethod
+    def local(cls, settings: Settings) -> Topology:
+        """One node on `settings.host`: PLAINTEXT for clients, CONTROLLER for the quorum of one."""
+        plaintext = f"{settings.host}:{settings.kafka_port}"
+        controller = f"{settings.host}:{settings.kafka_controller_port}"
+        return cls(
+            node_id=NODE_ID,
+            voters=f"{NODE_ID}@{controller}",
+            listeners={"PLAINTEXT": plaintext, "CONTROLLER": controller},
+            advertised={"PLAINTEXT": plaintext},
+        )
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """2 once there are 3 replicas (one node may be down and acks=all still works), else 1."""
+        return 2 if self.replication >= 3 else 1
+
+
+def server_properties(settings: Settings, layout: Layout, topology: Topology | None = None) -> dict[str, str]:
     """The broker's server.properties. The ONE place to change the broker's config (e.g. to add a
-    SASL_PLAINTEXT/SCRAM listener: add it to `listeners`, `advertised.listeners` and the protocol map)."""
-    host = settings.host
-    listeners = {
-        "PLAINTEXT": f"{host}:{settings.kafka_port}",
-        "CONTROLLER": f"{host}:{settings.kafka_controller_port}",
-    }
-    protocols = {"PLAINTEXT": "PLAINTEXT", "CONTROLLER": "PLAINTEXT"}
+    SASL_PLAINTEXT/SCRAM listener: add it to the topology's listeners and to the protocol map here)."""
+    t = topology or Topology.local(settings)
+    protocols = {name: "PLAINTEXT" for name in t.listeners}
     max_bytes = str(settings.kafka_max_message_bytes)
+    replicas, min_isr = str(t.replication), str(t.min_insync_replicas)
     return {
-        # KRaft, single node
+        # KRaft: every node is broker and controller
         "process.roles": "broker,controller",
-        "node.id": str(NODE_ID),
-        "controller.quorum.voters": f"{NODE_ID}@{listeners['CONTROLLER']}",
+        "node.id": str(t.node_id),
+        "controller.quorum.voters": t.voters,
         "controller.listener.names": "CONTROLLER",
-        "listeners": ",".join(f"{name}://{addr}" for name, addr in listeners.items()),
-        "advertised.listeners": f"PLAINTEXT://{listeners['PLAINTEXT']}",
-        "inter.broker.listener.name": "PLAINTEXT",
+        "listeners": ",".join(f"{name}://{addr}" for name, addr in t.listeners.items()),
+        "advertised.listeners": ",".join(f"{name}://{addr}" for name, addr in t.advertised.items()),
+        "inter.broker.listener.name": t.inter_broker_listener,
         "listener.security.protocol.map": ",".join(f"{k}:{v}" for k, v in protocols.items()),
         "log.dirs": str(layout.kafka_data),
         # topics: explicit creation only, one partition unless asked otherwise
         "auto.create.topics.enable": "false",
         "num.partitions": "1",
-        "default.replication.factor": "1",
+        "default.replication.factor": replicas,
+        "min.insync.replicas": min_isr,
         # alert payloads (ZTF/LSST alerts with cutouts) up to ~20 MB
         "message.max.bytes": max_bytes,
         "replica.fetch.max.bytes": max_bytes,
-        # internal topics on one node (transactional producers and consumer groups are used)
-        "offsets.topic.replication.factor": "1",
+        # internal topics (transactional producers and consumer groups are used)
+        "offsets.topic.replication.factor": replicas,
         "offsets.topic.num.partitions": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.replication.factor": replicas,
+        "transaction.state.log.min.isr": min_isr,
         "transaction.state.log.num.partitions": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": replicas,
+        "share.coordinator.state.topic.min.isr": min_isr,
         "group.initial.rebalance.delay.ms": "0",
         # a dev broker: keep a week, small segments so that retention can act
         "log.retention.hours": "168",
@@ -104,32 +145,32 @@ def _tool_flags(java: Java, layout: Layout) -> list[str]:
     ]
 
 
-def prepare(java: Java, settings: Settings, layout: Layout) -> str | None:
-    """Writes the configs; formats the storage dir the first time. Returns a note when it formatted."""
+def write_configs(
+    settings: Settings, layout: Layout, topology: Topology | None = None, log_config: str | None = None
+) -> None:
+    """Writes server.properties, the broker's log4j2 config (default: a rolled file in the logs dir) and
+    the configs of Kafka's command-line tools."""
     for d in (layout.kafka, layout.kafka_data, layout.logs):
         d.mkdir(parents=True, exist_ok=True)
     layout.kafka_config.write_text(
         render_properties(
-            server_properties(settings, layout), "generated by fink_services at each start: edit kafka.py"
+            server_properties(settings, layout, topology), "generated by fink_services at each start: edit kafka.py"
         )
     )
-    (layout.kafka / "log4j2.properties").write_text(
-        rolling_file_config(
-            layout.log_file(SERVICE),
-            {"kafka.request.logger": "WARN", "kafka.authorizer.logger": "WARN", "state.change.logger": "WARN"},
-        )
-    )
+    if log_config is None:
+        log_config = rolling_file_config(layout.log_file(SERVICE), QUIET_LOGGERS)
+    (layout.kafka / "log4j2.properties").write_text(log_config)
     (layout.kafka / "tools-log4j2.properties").write_text(stderr_config())
     (layout.kafka / "tools-client.properties").write_text(
         render_properties({"request.timeout.ms": "15000", "default.api.timeout.ms": "30000"})
     )
+
+
+def format_storage(java: Java, layout: Layout, cluster_id: str) -> str | None:
+    """Formats the storage dir (`kafka-storage format`) unless it already is; returns a note when it did.
+    Needs the configs from `write_configs`."""
     if (layout.kafka_data / "meta.properties").is_file():
         return None
-    if layout.kafka_cluster_id.is_file():
-        cluster_id = layout.kafka_cluster_id.read_text().strip()
-    else:
-        cluster_id = new_cluster_id()
-        layout.kafka_cluster_id.write_text(cluster_id + "\n")
     cmd = [
         *_tool_flags(java, layout),
         "kafka.tools.StorageTool",
@@ -140,10 +181,27 @@ def prepare(java: Java, settings: Settings, layout: Layout) -> str | None:
         "-c",
         str(layout.kafka_config),
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise ServiceError(f"kafka: formatting {layout.kafka_data} took more than 120 s") from None
     if proc.returncode != 0:
         raise ServiceError(f"kafka: formatting {layout.kafka_data} failed:\n{(proc.stderr or proc.stdout)[-3000:]}")
     return f"formatted {layout.kafka_data} (cluster id {cluster_id})"
+
+
+def prepare(java: Java, settings: Settings, layout: Layout) -> str | None:
+    """The local node: writes the configs; formats the storage dir the first time, with a cluster id made
+    once and kept in the state dir. Returns a note when it formatted."""
+    write_configs(settings, layout)
+    if (layout.kafka_data / "meta.properties").is_file():
+        return None
+    if layout.kafka_cluster_id.is_file():
+        cluster_id = layout.kafka_cluster_id.read_text().strip()
+    else:
+        cluster_id = new_cluster_id()
+        layout.kafka_cluster_id.write_text(cluster_id + "\n")
+    return format_storage(java, layout, cluster_id)
 
 
 def broker_command(java: Java, settings: Settings, layout: Layout) -> list[str]:

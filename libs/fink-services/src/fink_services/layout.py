@@ -8,7 +8,15 @@ from pathlib import Path
 
 from fink_services.errors import ServiceError
 
-__all__ = ["STATE_DIR_ENV", "JARS_DIR_ENV", "Layout", "find_repo_root", "default_state_dir", "default_jars_dir"]
+__all__ = [
+    "STATE_DIR_ENV",
+    "JARS_DIR_ENV",
+    "Layout",
+    "ContainerLayout",
+    "find_repo_root",
+    "default_state_dir",
+    "default_jars_dir",
+]
 
 STATE_DIR_ENV = "FINK_STATE_DIR"
 JARS_DIR_ENV = "FINK_JARS_DIR"
@@ -119,3 +127,28 @@ class Layout:
     @property
     def gateway(self) -> Path:
         return self.hbase / "thrift-gateway"
+
+
+@dataclass(frozen=True)
+class ContainerLayout(Layout):
+    """Container mode: the data (Kafka log dirs; HBase root dir, ZooKeeper and tmp dirs) under `data`
+    (`/data/kafka`, `/data/hbase`, the images' volumes); the configs written at each start under `state`
+    (a scratch folder); no log files (the JVMs log to stdout)."""
+
+    data: Path = Path("/data")
+
+    @property
+    def kafka_data(self) -> Path:
+        return self.data / "kafka"
+
+    @property
+    def hbase_data(self) -> Path:
+        return self.data / "hbase" / "root"
+
+    @property
+    def hbase_zookeeper(self) -> Path:
+        return self.data / "hbase" / "zookeeper"
+
+    @property
+    def hbase_tmp(self) -> Path:
+        return self.data / "hbase" / "tmp"

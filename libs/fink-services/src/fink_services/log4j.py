@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["rolling_file_config", "stderr_config"]
+__all__ = ["rolling_file_config", "stderr_config", "console_config"]
 
 PATTERN = "%d{ISO8601} %-5p [%t] %c{1.}: %m%n"
 
@@ -41,14 +41,20 @@ def rolling_file_config(log_file: Path, levels: Mapping[str, str] | None = None,
 
 def stderr_config(root: str = "WARN") -> str:
     """For short-lived tools: warnings and errors only, on stderr."""
+    return console_config(root=root, target="SYSTEM_ERR")
+
+
+def console_config(levels: Mapping[str, str] | None = None, root: str = "INFO", target: str = "SYSTEM_OUT") -> str:
+    """For a service in the foreground (container mode): everything on stdout (or `target`), no files."""
     lines = [
         "status = warn",
-        "appender.err.type = Console",
-        "appender.err.name = STDERR",
-        "appender.err.target = SYSTEM_ERR",
-        "appender.err.layout.type = PatternLayout",
-        f"appender.err.layout.pattern = {PATTERN}",
+        "appender.console.type = Console",
+        "appender.console.name = CONSOLE",
+        f"appender.console.target = {target}",
+        "appender.console.layout.type = PatternLayout",
+        f"appender.console.layout.pattern = {PATTERN}",
         f"rootLogger.level = {root}",
-        "rootLogger.appenderRef.err.ref = STDERR",
+        "rootLogger.appenderRef.console.ref = CONSOLE",
+        *_loggers(levels or {}),
     ]
     return "\n".join(lines) + "\n"
