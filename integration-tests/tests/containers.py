@@ -33,6 +33,8 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.docker_client import DockerClient
 from testcontainers.core.network import Network
 
+from fink_services.process import is_alive
+
 __all__ = [
     "KAFKA_PORT",
     "KAFKA_INTERNAL",
@@ -104,22 +106,12 @@ def wait_healthy(container: DockerContainer, timeout: float = STARTUP_TIMEOUT) -
         time.sleep(0.5)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-
-
 def remove_orphans() -> list[str]:
     """Removes the containers that test processes of this host started and left behind when they died."""
     removed = []
     for leftover in DockerClient().client.containers.list(all=True, filters={"label": OWNER_LABEL}):
         host, _, pid = leftover.labels.get(OWNER_LABEL, "").rpartition(":")
-        if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+        if host == socket.gethostname() and pid.isdigit() and not is_alive(int(pid)):
             leftover.remove(force=True, v=True)
             removed.append(leftover.name)
     return removed

@@ -13,7 +13,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from fink_services.errors import ServiceError
-from fink_services.java import HBASE_MODULE_FLAGS, Java, classpath, jvm_base_flags
+from fink_services.java import HBASE_MODULE_FLAGS, Java, classpath, jvm_base_flags, tool_command
 from fink_services.layout import Layout
 from fink_services.log4j import console_config, rolling_file_config, stderr_config
 from fink_services.settings import Settings
@@ -120,11 +120,7 @@ def shutdown_command(java: Java, settings: Settings, layout: Layout) -> list[str
     closed, memstores flushed, WALs closed), after which the master JVM exits by itself with 0. A SIGTERM
     instead stops the in-process ZooKeeper first and leaves the region server retrying it."""
     return [
-        str(java.java),
-        "-Xmx256m",
-        "-XX:TieredStopAtLevel=1",
-        "-XX:+UseSerialGC",
-        "-Djava.awt.headless=true",
+        *tool_command(java),
         "-Djava.net.preferIPv4Stack=true",
         *HBASE_MODULE_FLAGS,
         f"-Dlog4j2.configurationFile={layout.hbase_conf / 'tools-log4j2.properties'}",

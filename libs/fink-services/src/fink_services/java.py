@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fink_services.errors import ServiceError
 
-__all__ = ["MIN_JAVA", "Java", "find_java", "classpath", "jvm_base_flags", "HBASE_MODULE_FLAGS"]
+__all__ = ["MIN_JAVA", "Java", "find_java", "classpath", "jvm_base_flags", "tool_command", "HBASE_MODULE_FLAGS"]
 
 MIN_JAVA = 17
 
@@ -108,3 +108,9 @@ def jvm_base_flags(service: str, state: Path, heap: str) -> list[str]:
         f"-Dfink.service={service}",
         f"-Dfink.state={state}",
     ]
+
+
+def tool_command(java: Java) -> list[str]:
+    """The start of a short-lived JVM tool's command (storage format, topic admin, shutdown): small heap,
+    quick start-up (C1 only, serial GC), headless."""
+    return [str(java.java), "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Djava.awt.headless=true"]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from fink_services.errors import ServiceError
-from fink_services.java import Java, classpath, jvm_base_flags
+from fink_services.java import Java, classpath, jvm_base_flags, tool_command
 from fink_services.layout import Layout
 from fink_services.log4j import rolling_file_config, stderr_config
 from fink_services.settings import Settings
@@ -134,11 +134,7 @@ def new_cluster_id() -> str:
 
 def _tool_flags(java: Java, layout: Layout) -> list[str]:
     return [
-        str(java.java),
-        "-Xmx256m",
-        "-XX:TieredStopAtLevel=1",
-        "-XX:+UseSerialGC",
-        "-Djava.awt.headless=true",
+        *tool_command(java),
         f"-Dlog4j2.configurationFile={layout.kafka / 'tools-log4j2.properties'}",
         "-cp",
         classpath(layout.jar_group("kafka") / "*"),
