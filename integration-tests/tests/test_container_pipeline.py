@@ -17,14 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from containers import (
-    HBASE_INTERNAL,
-    KAFKA_INTERNAL,
-    docker_network,  # noqa: F401 (fixture)
-    hbase_container,  # noqa: F401 (fixture)
-    kafka_container,  # noqa: F401 (fixture)
-    start_labelled,
-)
+from containers import HBASE_INTERNAL, KAFKA_INTERNAL, start_labelled
 from fink_cli.reconcile import RunContext, build_report
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
@@ -66,9 +59,9 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stages(
-    docker_network: Network,  # noqa: F811
-    kafka_container: str,  # noqa: F811
-    hbase_container: tuple[str, int],  # noqa: F811
+    docker_network: Network,
+    kafka_container: str,
+    hbase_container: tuple[str, int],
     lake: Path,
 ) -> Iterator[dict[str, DockerContainer]]:
     ensure_topics(kafka_container, [INPUT_TOPIC])
@@ -127,9 +120,9 @@ def _stdout_json(container: DockerContainer) -> list[dict[str, object]]:
 
 @pytest.mark.usefixtures("stages")
 def test_containerised_pipeline_reconciles_exactly(
-    docker_network: Network,  # noqa: F811
-    kafka_container: str,  # noqa: F811
-    hbase_container: tuple[str, int],  # noqa: F811
+    docker_network: Network,
+    kafka_container: str,
+    hbase_container: tuple[str, int],
     lake: Path,
     stages: dict[str, DockerContainer],
 ) -> None:

@@ -9,12 +9,11 @@ import uuid
 import happybase
 from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-from containers import hbase_container, kafka_container  # noqa: F401  (pytest fixtures)
 
 N_MESSAGES = 50
 
 
-def test_kafka_topic_produce_consume(kafka_container: str) -> None:  # noqa: F811
+def test_kafka_topic_produce_consume(kafka_container: str) -> None:
     bootstrap = kafka_container
     admin = AdminClient({"bootstrap.servers": bootstrap})
     # the broker advertises the published port: what a client on the host must be told
@@ -56,7 +55,7 @@ def test_kafka_topic_produce_consume(kafka_container: str) -> None:  # noqa: F81
     assert received == sent
 
 
-def test_hbase_table_put_get_scan(hbase_container: tuple[str, int]) -> None:  # noqa: F811
+def test_hbase_table_put_get_scan(hbase_container: tuple[str, int]) -> None:
     host, port = hbase_container
     connection = happybase.Connection(host, port, timeout=60_000)
     name = f"smoke_{uuid.uuid4().hex[:10]}"
