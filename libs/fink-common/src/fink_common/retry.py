@@ -37,13 +37,15 @@ def log_retry(state: RetryCallState) -> None:
 
 def io_retry(
     *,
-    attempts: int = 8,
-    max_delay_s: float = 120.0,
+    attempts: int = 12,
+    max_delay_s: float = 180.0,
     initial_s: float = 0.5,
     max_wait_s: float = 15.0,
     on: tuple[type[BaseException], ...] = (ServiceUnavailableError, ConnectionError, OSError, TimeoutError),
 ) -> Callable[[F], F]:
-    """Exponential backoff with jitter for a call at an I/O edge; re-raises the last error when exhausted."""
+    """Exponential backoff with jitter for a call at an I/O edge; re-raises the last error when exhausted.
+    The defaults (waits of 0.5, 1, 2, 4, 8 s, then 15 s, up to 12 attempts or 180 s) ride out a service that
+    is down for about two minutes, e.g. HBase restarting; after that the stage fails and is restarted."""
     return retry(  # type: ignore[return-value]
         retry=retry_if_exception_type(on),
         wait=wait_exponential_jitter(multiplier=initial_s, max=max_wait_s),
