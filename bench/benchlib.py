@@ -1,0 +1,114 @@
+"""Shared helpers of the benchmark scripts: the workload, machine info, JSON results and markdown tables.
+
+Imported by `bench/baselines.py` and `bench/stage_throughput.py` (Python puts the script's folder, `bench/`,
+first on sys.path). Run the scripts through `bench/run.sh`, which sets PYTHONPATH like `./fink` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from fink_datasim.generate import MANIFEST, generate
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+DEFAULT_WORK_DIR = Path(os.environ.get("FINK_BENCH_DIR", "/tmp/fink-bench"))
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+#: Distributions whose versions go into every result file.
+VERSIONED = ("fastavro", "pyarrow", "confluent-kafka", "pyspark")
+
+
+def workload(n: int, seed: int, work_dir: Path) -> Path:
+    """The folder of N generated ZTF 4.02 alerts (`fink-datasim generate`), generated once and reused."""
+    out = work_dir / f"alerts-n{n}-s{seed}"
+    if not (out / MANIFEST).is_file():
+        print(f"generating {n} alerts (seed {seed}) into {out}", file=sys.stderr)
+        generate(out, n=n, seed=seed, overwrite=True, progress=False)
+    return out
+
+
+def machine_info() -> dict[str, Any]:
+    """Where and with what the numbers were measured."""
+    versions: dict[str, str | None] = {}
+    for dist in VERSIONED:
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "cores": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+    }
+
+
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def pin_to_one_core() -> int | None:
+    """Pin this process (and the threads it starts from now on) to one core; returns that core."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    core = max(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {core})
+    return core
+
+
+def rates(alerts: int, nbytes: int, elapsed_s: float) -> dict[str, float]:
+    """alerts/s, MB/s (1 MB = 1e6 bytes) and the elapsed seconds, rounded for the result files."""
+    per_s = alerts / elapsed_s if elapsed_s > 0 else 0.0
+    mb_s = nbytes / 1e6 / elapsed_s if elapsed_s > 0 else 0.0
+    return {"alerts_per_s": round(per_s, 1), "mb_per_s": round(mb_s, 2), "elapsed_s": round(elapsed_s, 3)}
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"results written to {path}", file=sys.stderr)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if value >= 10 else f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def unique_topic(prefix: str) -> str:
+    return f"{prefix}_{int(time.time())}_{os.getpid()}"
