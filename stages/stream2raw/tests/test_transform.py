@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import fastavro
@@ -10,8 +11,9 @@ from pyspark.sql import DataFrame, SparkSession
 
 from fink_common.avro import encode_schemaless
 from fink_common.datasets import sample_files
+from fink_common.errors import DecodeError
 from fink_common.night import night_of_jd
-from fink_stream2raw.transform import decode_messages, quarantine_rows, raw_rows, stamp
+from fink_stream2raw.transform import check_alert, decode_messages, quarantine_rows, raw_rows, stamp
 
 TS = datetime(2023, 10, 19, 6, 0, tzinfo=UTC)
 
@@ -76,3 +78,32 @@ def test_alert_with_invalid_jd_is_quarantined(spark: SparkSession, real_values: 
     assert raw_rows(stamped).count() == 0
     (q,) = quarantine_rows(stamped).collect()
     assert "jd" in q.reason and bytes(q.value) == value
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("ra", float("inf")), ("ra", float("nan")), ("ra", -1.0), ("dec", float("-inf")), ("dec", float("nan")), ("dec", 95.0)],
+)
+def test_alert_with_invalid_position_is_rejected(real_values: dict[str, list[bytes]], field: str, value: float) -> None:
+    record = _records(real_values["ztf_4.02"][:1])[0]
+    check_alert(record)  # the real alert passes
+    record["candidate"][field] = value
+    with pytest.raises(DecodeError) as info:
+        check_alert(record)
+    assert f"candidate.{field} is not a valid coordinate" in info.value.reason and repr(value) in info.value.reason
+
+
+def test_nan_in_a_measurement_is_kept(spark: SparkSession, real_values: dict[str, list[bytes]]) -> None:
+    """NaN/inf outside jd/ra/dec is a value Avro carries: the alert goes to raw as-is, not to quarantine."""
+    record = _records(real_values["ztf_4.02"][:1])[0]
+    record["candidate"]["magpsf"] = float("nan")
+    record["candidate"]["sigmapsf"] = float("inf")
+    bad_ra = _records(real_values["ztf_4.02"][1:2])[0]
+    bad_ra["candidate"]["ra"] = float("inf")
+    values = [encode_schemaless(record, "ztf_4.02"), encode_schemaless(bad_ra, "ztf_4.02")]
+    stamped = stamp(decode_messages(_kafka_rows(spark, values), "ztf_4.02"), longitude_deg=-116.865, version="1")
+    (raw,) = raw_rows(stamped).collect()
+    assert raw.candid == record["candid"]
+    assert math.isnan(raw.candidate.magpsf) and math.isinf(raw.candidate.sigmapsf)
+    (q,) = quarantine_rows(stamped).collect()
+    assert q.kafka_offset == 1 and q.reason == "candidate.ra is not a valid coordinate in [0, 360] degrees: inf"

@@ -52,7 +52,13 @@ def decoded_schema(survey: str = "ztf") -> T.StructType:
 
 
 def check_alert(record: dict[str, Any]) -> None:
-    """Reject decoded alerts that cannot be placed or identified (DecodeError with the reason)."""
+    """Reject decoded alerts that cannot be placed or identified (DecodeError with the reason).
+
+    The fields that place an alert in time and on the sky (candidate.jd, ra, dec) must be finite and in range:
+    the night partition, the HEALPix index and the cross-matches are computed from them. NaN or infinity in any
+    other float field (a magnitude, a score) is an IEEE value Avro carries faithfully: it is kept as-is in the
+    raw table, and the quality cuts of raw2science decide about it.
+    """
     candidate = record.get("candidate") or {}
     jd = candidate.get("jd")
     if record.get("candid") is None:
@@ -61,6 +67,10 @@ def check_alert(record: dict[str, Any]) -> None:
         raise DecodeError("objectId is empty")
     if jd is None or not math.isfinite(jd) or jd < 2_400_000.0:
         raise DecodeError(f"candidate.jd is not a valid Julian date: {jd!r}")
+    for name, low, high in (("ra", 0.0, 360.0), ("dec", -90.0, 90.0)):
+        value = candidate.get(name)
+        if value is None or not math.isfinite(value) or not low <= value <= high:
+            raise DecodeError(f"candidate.{name} is not a valid coordinate in [{low:g}, {high:g}] degrees: {value!r}")
 
 
 def _decoder(schema_name: str, survey: str) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
