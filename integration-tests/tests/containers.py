@@ -42,7 +42,9 @@ __all__ = [
     "THRIFT_PORT",
     "docker_network",
     "start_labelled",
+    "read_version",
     "image_name",
+    "hbase_image",
     "free_port",
     "wait_healthy",
     "remove_orphans",
@@ -60,19 +62,29 @@ STARTUP_TIMEOUT = 240.0
 OWNER_LABEL = "fink.tests.owner"
 
 
-def image_name(service: str) -> str:
-    """`fink/<service>:<version>`, the version read from `deploy/docker/<service>/VERSION` (as BUILD does),
-    in the current folder (the Pants sandbox, the repo root) or else under $FINK_REPO_ROOT. Fails when the
-    image is not on the local daemon: it is never pulled."""
-    relative = Path("deploy") / "docker" / service / "VERSION"
+def read_version(relative: str | Path) -> str:
+    """A VERSION file of the repo (what an image tag is made of, as the BUILD files read it), from the current
+    folder (the Pants sandbox, the repo root) or else from $FINK_REPO_ROOT."""
+    relative = Path(relative)
     candidates = [relative, Path(os.environ.get("FINK_REPO_ROOT") or ".") / relative]
     version_file = next((c for c in candidates if c.is_file()), None)
     if version_file is None:
         pytest.fail(f"cannot find {relative}: run from the repo root or set FINK_REPO_ROOT", pytrace=False)
-    image = f"fink/{service}:{version_file.read_text().strip()}"
+    return version_file.read_text().strip()
+
+
+def image_name(service: str) -> str:
+    """`fink/<service>:<version>`, the version read from `deploy/docker/<service>/VERSION`. Fails when the
+    image is not on the local daemon: it is never pulled."""
+    image = f"fink/{service}:{read_version(Path('deploy') / 'docker' / service / 'VERSION')}"
     if not DockerClient().client.images.list(name=image):
         pytest.fail(f"no local image {image}: build it with `./pants package deploy/docker/{service}:image`", pytrace=False)
     return image
+
+
+def hbase_image(port: int) -> DockerContainer:
+    """A (not yet started) fink/hbase container with its Thrift gateway published on 127.0.0.1:`port`."""
+    return DockerContainer(image_name("hbase")).with_bind_ports(THRIFT_PORT, port).with_env("FINK_HBASE_HEAP", "1g")
 
 
 def free_port() -> int:
@@ -167,13 +179,7 @@ def kafka_container(docker_network: Network) -> Iterator[str]:
 def hbase_container(docker_network: Network) -> Iterator[tuple[str, int]]:
     """HBase standalone + the Thrift gateway from fink/hbase; yields the gateway's (host, port)."""
     port = free_port()
-    container = (
-        DockerContainer(image_name("hbase"))
-        .with_bind_ports(THRIFT_PORT, port)
-        .with_env("FINK_HBASE_HEAP", "1g")
-        .with_network(docker_network)
-        .with_network_aliases("hbase")
-    )
+    container = hbase_image(port).with_network(docker_network).with_network_aliases("hbase")
     try:
         _started(container)
         yield "127.0.0.1", port

@@ -11,13 +11,12 @@ pass the quality cuts, 297 rows in the HBase main table.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from containers import HBASE_INTERNAL, KAFKA_INTERNAL, start_labelled
+from containers import HBASE_INTERNAL, KAFKA_INTERNAL, read_version, start_labelled
 from fink_cli.reconcile import RunContext, build_report
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
@@ -34,16 +33,8 @@ ALERTS = "ztf_2023_schema_4.02"
 DEADLINE_S = 900.0
 
 
-def _version(relative: Path) -> str:
-    """A package's VERSION file (what its image tag is made of), from the sandbox or the repo."""
-    for base in (Path("."), Path(os.environ.get("FINK_REPO_ROOT") or ".")):
-        if (base / relative).is_file():
-            return (base / relative).read_text().strip()
-    pytest.fail(f"cannot find {relative}", pytrace=False)
-
-
 def _stage_version(stage: str) -> str:
-    return _version(Path("stages") / stage / "src" / f"fink_{stage}" / "VERSION")
+    return read_version(Path("stages") / stage / "src" / f"fink_{stage}" / "VERSION")
 
 
 def _image(name: str, version: str) -> str:
@@ -94,7 +85,7 @@ def stages(
 def _replay(network: Network, datasim: Path) -> dict[str, object]:
     """Replays the real alerts with the datasim image (as compose does); returns its JSON summary line."""
     container = (
-        DockerContainer(_image("datasim", _version(Path("datasim/src/fink_datasim/VERSION"))))
+        DockerContainer(_image("datasim", read_version("datasim/src/fink_datasim/VERSION")))
         .with_volume_mapping(str(datasim), "/alerts", "ro")
         .with_network(network)
         .with_command(

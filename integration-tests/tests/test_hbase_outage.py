@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
-from containers import THRIFT_PORT, free_port, image_name, start_labelled, wait_healthy
+from containers import THRIFT_PORT, free_port, hbase_image, start_labelled, wait_healthy
 from testcontainers.core.container import DockerContainer
 
 from fink_common.config import HBaseConfig
@@ -21,7 +21,7 @@ OUTAGE_S = 60.0
 
 @pytest.fixture()
 def hbase() -> Iterator[DockerContainer]:
-    container = DockerContainer(image_name("hbase")).with_bind_ports(THRIFT_PORT, free_port())
+    container = hbase_image(free_port())
     start_labelled(container)
     try:
         wait_healthy(container)

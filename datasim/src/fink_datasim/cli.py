@@ -14,11 +14,10 @@ import dataclasses
 import json
 import os
 import sys
-import threading
 from collections.abc import Sequence
-from pathlib import Path
 
 from fink_common.errors import FinkError
+from fink_common.health import HEALTH_FILE_ENV, Heartbeat
 from fink_common.kafka import ensure_topics, list_topics, topic_message_count
 from fink_datasim.framing import FRAMINGS, KEYS
 from fink_datasim.generate import SURVEYS, generate
@@ -145,25 +144,12 @@ def _topics(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _heartbeat(path: str, every_s: float = 5.0) -> None:
-    """Touch `path` while the process lives (the image's HEALTHCHECK reads it), from a daemon thread."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-
-    def beat() -> None:
-        while True:
-            Path(path).touch()
-            threading.Event().wait(every_s)
-
-    threading.Thread(target=beat, name="heartbeat", daemon=True).start()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if os.environ.get("FINK_HEALTH_FILE"):
-        _heartbeat(os.environ["FINK_HEALTH_FILE"])
+    commands = {"generate": _generate, "topics": _topics, "replay": _replay}
     try:
-        commands = {"generate": _generate, "topics": _topics, "replay": _replay}
-        return commands[args.command](args)
+        with Heartbeat(os.environ.get(HEALTH_FILE_ENV)):  # the image's HEALTHCHECK: alive while it runs
+            return commands[args.command](args)
     except FinkError as exc:
         print(f"fink-datasim: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -8,8 +8,6 @@ from typing import Any
 from pyspark.sql.streaming import StreamingQuery
 
 from fink_common.entrypoint import run_stage
-from fink_common.errors import IncompatibleVersionError
-from fink_common.version import check_fink_common
 from fink_raw2science import STAGE, __version__
 from fink_raw2science.config import load_config
 from fink_raw2science.job import BatchSink, duplicates_dropped, start
@@ -20,12 +18,7 @@ def _summary(query: StreamingQuery, sink: BatchSink) -> dict[str, Any]:
 
 
 def main() -> int:
-    try:  # the installed fink-common must be in the range fink_raw2science/requires-fink-common declares
-        check_fink_common("fink_raw2science")
-    except IncompatibleVersionError as exc:
-        print(f"fink-{STAGE}: {exc}", file=sys.stderr)
-        return 2
-    return run_stage(stage=STAGE, version=__version__, load_config=load_config, start=start, summary=_summary)
+    return run_stage(stage=STAGE, version=__version__, load_config=load_config, start=start, summary=_summary, package="fink_raw2science")
 
 
 if __name__ == "__main__":

@@ -5,20 +5,13 @@ from __future__ import annotations
 import sys
 
 from fink_common.entrypoint import run_stage
-from fink_common.errors import IncompatibleVersionError
-from fink_common.version import check_fink_common
 from fink_stream2raw import STAGE, __version__
 from fink_stream2raw.config import load_config
 from fink_stream2raw.job import start
 
 
 def main() -> int:
-    try:  # the installed fink-common must be in the range fink_stream2raw/requires-fink-common declares
-        check_fink_common("fink_stream2raw")
-    except IncompatibleVersionError as exc:
-        print(f"fink-{STAGE}: {exc}", file=sys.stderr)
-        return 2
-    return run_stage(stage=STAGE, version=__version__, load_config=load_config, start=start)
+    return run_stage(stage=STAGE, version=__version__, load_config=load_config, start=start, package="fink_stream2raw")
 
 
 if __name__ == "__main__":
