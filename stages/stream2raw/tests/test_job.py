@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import fastavro
@@ -57,7 +58,9 @@ def test_stream2raw_on_real_kafka(spark: SparkSession, kafka_bootstrap: str, tmp
     assert {r.night for r in rows} == {"20231017"}
     assert sorted(r.kafka_offset for r in rows) == list(range(300))
     files = sorted(p.name for p in (tmp_path / "lake" / "raw" / "night=20231017").glob("*.parquet"))
-    assert len(files) == 3 and files[0] == "batch-000000000.parquet"  # 304 offsets / 120 per trigger
+    # 304 offsets / 120 per trigger = 3 batches; each task of a batch (minPartitions 2) writes its own file
+    assert {name[: len("batch-000000000")] for name in files} == {f"batch-{b:09d}" for b in range(3)}
+    assert all(re.fullmatch(r"batch-\d{9}-\d{3}\.parquet", name) for name in files), files
 
     quarantine = spark.read.parquet(str(tmp_path / "lake" / "quarantine")).orderBy("kafka_offset").collect()
     assert [bytes(q.value) for q in quarantine] == BAD

@@ -1,27 +1,53 @@
 """The data lake: parquet datasets partitioned by night, written idempotently from micro-batches.
 
-Spark replays a micro-batch after a crash. Each batch therefore writes exactly one file per night with a
-name that depends only on the batch id (`night=N/batch-000000042.parquet`): it is staged under `_staging/`
-(ignored by readers: leading underscore) and renamed into place, so a replayed batch replaces its own file
-instead of adding a second one, and a downstream file stream never sees a half-written file.
+Spark replays a micro-batch after a crash. Each batch therefore writes files whose names depend only on the
+batch id (`night=N/batch-000000042-000.parquet`, one per task that held rows of that night): they are staged
+under `_staging/` (ignored by readers: leading underscore) and renamed into place, so a replayed batch replaces
+its own files instead of adding more, and a downstream file stream never sees a half-written file.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 
 from fink_common.errors import DataNotFoundError
 from fink_common.retry import io_retry
 
-__all__ = ["LakePaths", "write_batch", "batch_file_name", "wait_for_files", "stream_source"]
+STAGING = "_staging"  # ignored by readers (leading underscore)
+
+__all__ = [
+    "LakePaths",
+    "STAGING",
+    "staging_dir",
+    "publish_files",
+    "write_batch",
+    "batch_file_name",
+    "wait_for_files",
+    "stream_source",
+]
 
 
-def batch_file_name(batch_id: int) -> str:
-    return f"batch-{batch_id:09d}.parquet"
+def batch_file_name(batch_id: int, part: int = 0) -> str:
+    """`batch-<id>-<part>.parquet`: one file per task of the batch that held rows of a night."""
+    return f"batch-{batch_id:09d}-{part:03d}.parquet"
+
+
+def _batch_prefix(batch_id: int) -> str:
+    return f"batch-{batch_id:09d}"
+
+
+def _is_batch_file(name: str, batch_id: int) -> bool:
+    """A file of this batch (`batch-<id>-<k>.parquet`, or the single `batch-<id>.parquet` of earlier releases)."""
+    prefix = _batch_prefix(batch_id)
+    return name.startswith(prefix + "-") or name == prefix + ".parquet"
 
 
 @dataclass(frozen=True)
@@ -50,45 +76,54 @@ class LakePaths:
         return self.root / "checkpoints" / stage / name
 
 
-def _fs(spark: SparkSession, path: str):  # noqa: ANN202 (py4j objects are untyped)
-    jvm = spark.sparkContext._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(path)
-    return hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hpath, jvm
+def staging_dir(root: Path | str, batch_id: int) -> Path:
+    """Where a batch's files are written before they are published (a fresh folder per attempt)."""
+    return Path(root) / STAGING / _batch_prefix(batch_id)
+
+
+def publish_files(
+    root: Path | str, batch_id: int, files: Mapping[str, Sequence[Path | str]], *, partition: str = "night"
+) -> dict[str, int]:
+    """Move a batch's staged parquet files into `root/<partition>=<value>/batch-<id>-<k>.parquet`.
+
+    `files` maps each partition value to the files of the batch holding rows of it. A replayed batch first
+    removes its own earlier files, so the result is the same however often a batch is published. Returns
+    the rows per value (from the files' footers), without the values that got no rows.
+    """
+    counts: dict[str, int] = {}
+    for value, paths in sorted(files.items()):
+        target_dir = Path(root) / f"{partition}={value}"
+        target_dir.mkdir(parents=True, exist_ok=True)
+        for old in target_dir.iterdir():  # a replayed batch: remove our own earlier attempt
+            if _is_batch_file(old.name, batch_id):
+                old.unlink()
+        rows = 0
+        for part, path in enumerate(sorted(str(p) for p in paths)):
+            rows += int(pq.read_metadata(path).num_rows)
+            os.replace(path, target_dir / batch_file_name(batch_id, part))
+        if rows:
+            counts[value] = rows
+    return counts
 
 
 @io_retry(attempts=4, max_delay_s=60.0)
 def write_batch(df: DataFrame, root: Path | str, batch_id: int, *, partition: str = "night") -> dict[str, int]:
-    """Write `df` as one parquet file per `partition` value for this batch; returns rows per value.
+    """Write `df` under `root/<partition>=<value>/` as this batch's files; returns rows per value.
 
-    Idempotent in `batch_id`. `df` should be cached by the caller when it is also used for other outputs.
+    One pass over `df` and no shuffle: each task writes one file per `partition` value it holds (Spark's
+    writer, into the staging folder), then `publish_files` moves them into place. Idempotent in `batch_id`.
+    `df` should be cached by the caller when it is also used for other outputs.
     """
-    counts = {str(r[partition]): int(r["count"]) for r in df.groupBy(partition).count().collect()}
-    if not counts:
-        return {}
-    root_str = str(root)
-    staging = f"{root_str}/_staging/batch-{batch_id:09d}"
-    spark = df.sparkSession
-    (
-        df.repartition(len(counts), partition)
-        .write.mode("overwrite")
-        .partitionBy(partition)
-        .option("compression", "snappy")
-        .parquet(staging)
-    )
-    fs, _, jvm = _fs(spark, staging)
-    for value in counts:
-        part_dir = jvm.org.apache.hadoop.fs.Path(f"{staging}/{partition}={value}")
-        files = [s.getPath() for s in fs.listStatus(part_dir) if s.getPath().getName().endswith(".parquet")]
-        if len(files) != 1:  # repartition by the partition column puts each value in exactly one task
-            raise RuntimeError(f"expected one file for {partition}={value} in batch {batch_id}, got {len(files)}")
-        target_dir = jvm.org.apache.hadoop.fs.Path(f"{root_str}/{partition}={value}")
-        fs.mkdirs(target_dir)
-        target = jvm.org.apache.hadoop.fs.Path(target_dir, batch_file_name(batch_id))
-        if fs.exists(target):  # a replayed batch: replace our own earlier file
-            fs.delete(target, False)
-        if not fs.rename(files[0], target):
-            raise OSError(f"cannot move {files[0]} to {target}")
-    fs.delete(jvm.org.apache.hadoop.fs.Path(staging), True)
+    staging = staging_dir(root, batch_id)
+    df.write.mode("overwrite").partitionBy(partition).option("compression", "snappy").parquet(str(staging))
+    prefix = f"{partition}="
+    files = {
+        folder.name[len(prefix) :]: sorted(folder.glob("*.parquet"))
+        for folder in staging.glob(f"{prefix}*")
+        if folder.is_dir()
+    }
+    counts = publish_files(root, batch_id, files, partition=partition)
+    shutil.rmtree(staging, ignore_errors=True)
     return counts
 
 

@@ -52,6 +52,9 @@ def session_settings(config: SparkConfig, extra: Mapping[str, str] | None = None
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.maxRecordsPerBatch": "2000",
+        # an alert with its cutouts is ~65 kB: the default 4096-row parquet batches (~270 MB each, per task)
+        # do not fit a 1 GB driver; 256 rows is ~16 MB and still amortises the per-batch cost
+        "spark.sql.parquet.columnarReaderBatchSize": "256",
         "spark.sql.streaming.metricsEnabled": "true",
         "spark.sql.adaptive.enabled": "false",
         # nights are partition folders `night=YYYYMMDD`: keep them strings, never infer integers

@@ -23,6 +23,7 @@ class Stream2RawConfig:
     topic_pattern: str  # ... or to a regex such as `ztf_20231020.*` (exactly one of the two)
     starting_offsets: str
     max_offsets_per_trigger: int
+    min_partitions: int  # Spark tasks per micro-batch, at least (a Kafka partition is split across several)
     fail_on_data_loss: bool
     trigger_seconds: float
     survey: str
@@ -40,6 +41,7 @@ class Stream2RawConfig:
             "startingOffsets": self.starting_offsets,
             "failOnDataLoss": "true" if self.fail_on_data_loss else "false",
             "maxOffsetsPerTrigger": str(self.max_offsets_per_trigger),
+            "minPartitions": str(self.min_partitions),
             "kafka.fetch.max.bytes": str(64 * 1024 * 1024),
             "kafka.max.partition.fetch.bytes": str(20 * 1024 * 1024),
         }
@@ -79,6 +81,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Stream2RawConfig:
         topic_pattern=pattern,
         starting_offsets=env.str("FINK_STARTING_OFFSETS", "earliest"),
         max_offsets_per_trigger=env.int("FINK_MAX_OFFSETS_PER_TRIGGER", 5000, minimum=1),
+        # one task per core by default, even when the input topic has a single partition
+        min_partitions=env.int("FINK_KAFKA_MIN_PARTITIONS", spark.shuffle_partitions, minimum=1),
         fail_on_data_loss=env.bool("FINK_FAIL_ON_DATA_LOSS", False),
         trigger_seconds=env.float("FINK_TRIGGER_SECONDS", 2.0, minimum=0.0),
         survey=survey,

@@ -1,20 +1,24 @@
-"""stream2raw wiring: Kafka source -> decode -> stamp -> raw and quarantine parquet, per micro-batch."""
+"""stream2raw wiring: Kafka source -> (per micro-batch, in the tasks) decode, stamp, raw and quarantine parquet."""
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from fink_common.lake import write_batch
+from fink_common.lake import publish_files, staging_dir
 from fink_common.logging import get_logger
+from fink_common.retry import io_retry
 from fink_common.spark import build_spark_session
 from fink_common.streaming import start_foreach_batch
 from fink_stream2raw import STAGE, __version__
 from fink_stream2raw.config import Stream2RawConfig
-from fink_stream2raw.transform import decode_messages, quarantine_rows, raw_rows, stamp
+from fink_stream2raw.writer import QUARANTINE, RAW, FileStamp, stage_files
 
 __all__ = ["BatchSink", "build_query", "start"]
 
@@ -23,19 +27,33 @@ log = get_logger("fink.stream2raw")
 
 @dataclass
 class BatchSink:
-    """foreachBatch sink: writes the raw and quarantine files of one micro-batch, idempotently."""
+    """foreachBatch sink: decodes one micro-batch and writes its raw and quarantine files, idempotently.
+
+    The tasks decode and write the files themselves (`writer.stage_files`, into a staging folder per batch);
+    the driver then publishes them under the batch id, replacing the files of an earlier attempt.
+    """
 
     config: Stream2RawConfig
     totals: dict[str, int] = field(default_factory=lambda: {"received": 0, "raw": 0, "quarantined": 0})
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
-        batch = batch.persist()
-        try:
-            raw = write_batch(raw_rows(batch), self.config.lake.raw, batch_id)
-            quarantined = write_batch(quarantine_rows(batch), self.config.lake.quarantine, batch_id)
-        finally:
-            batch.unpersist()
+        lake = self.config.lake
+        stamp = FileStamp(
+            batch_id=batch_id,
+            raw_staging=str(staging_dir(lake.raw, batch_id)),
+            quarantine_staging=str(staging_dir(lake.quarantine, batch_id)),
+            schema_name=self.config.schema_name,
+            survey=self.config.survey,
+            longitude_deg=self.config.site_longitude_deg,
+            version=__version__,
+            ingest_timestamp=dt.datetime.now(dt.UTC),
+        )
+        for folder in (stamp.raw_staging, stamp.quarantine_staging):  # leftovers of an interrupted attempt
+            shutil.rmtree(folder, ignore_errors=True)
+        manifest = stage_files(batch, stamp)
+        raw = _publish(lake.raw, batch_id, manifest, RAW)
+        quarantined = _publish(lake.quarantine, batch_id, manifest, QUARANTINE)
         n_raw, n_bad = sum(raw.values()), sum(quarantined.values())
         for key, value in (("received", n_raw + n_bad), ("raw", n_raw), ("quarantined", n_bad)):
             self.totals[key] += value
@@ -50,11 +68,20 @@ class BatchSink:
         )
 
 
+@io_retry(attempts=4, max_delay_s=60.0)
+def _publish(root: Path, batch_id: int, manifest: list[tuple[str, str, str, int]], dataset: str) -> dict[str, int]:
+    files: dict[str, list[str]] = {}
+    for kind, night, path, _ in manifest:
+        if kind == dataset:
+            files.setdefault(night, []).append(path)
+    counts = publish_files(root, batch_id, files)
+    shutil.rmtree(staging_dir(root, batch_id), ignore_errors=True)
+    return counts
+
+
 def build_query(spark: SparkSession, config: Stream2RawConfig) -> DataFrame:
-    """The streaming DataFrame from Kafka to stamped rows (no sink yet)."""
-    source = spark.readStream.format("kafka").options(**config.source_options()).load()
-    decoded = decode_messages(source, config.schema_name, config.survey)
-    return stamp(decoded, longitude_deg=config.site_longitude_deg, version=__version__)
+    """The streaming DataFrame of Kafka messages (no sink yet): the sink decodes and writes them."""
+    return spark.readStream.format("kafka").options(**config.source_options()).load()
 
 
 def start(config: Stream2RawConfig, spark: SparkSession | None = None) -> tuple[StreamingQuery, BatchSink]:

@@ -25,6 +25,7 @@ from fink_common.schema import conform_record, raw_alert_schema, spark_schema
 __all__ = [
     "KAFKA_FIELDS",
     "decoded_schema",
+    "decode_value",
     "decode_messages",
     "check_alert",
     "stamp",
@@ -73,6 +74,16 @@ def check_alert(record: dict[str, Any]) -> None:
             raise DecodeError(f"candidate.{name} is not a valid coordinate in [{low:g}, {high:g}] degrees: {value!r}")
 
 
+def decode_value(value: bytes | None, schema_name: str, survey: str) -> tuple[dict[str, Any] | None, str | None]:
+    """One Kafka message -> (the raw-table record, None), or (None, the reason it cannot be stored)."""
+    try:
+        record = decode_alert(value, schema_name)
+        check_alert(record)
+        return conform_record(record, survey), None
+    except DecodeError as exc:
+        return None, exc.reason
+
+
 def _decoder(schema_name: str, survey: str) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     arrow_schema = to_arrow_schema(decoded_schema(survey), timestamp_utc=True)
     alert_names = [f.name for f in spark_schema(raw_alert_schema(survey)).fields]
@@ -85,19 +96,11 @@ def _decoder(schema_name: str, survey: str) -> Callable[[Iterator[pa.RecordBatch
             for value, topic, partition, offset, ts in zip(
                 columns["value"], columns["topic"], columns["partition"], columns["offset"], columns["timestamp"], strict=True
             ):
-                meta = {"kafka_topic": topic, "kafka_partition": partition, "kafka_offset": offset, "kafka_timestamp": ts}
-                try:
-                    record = decode_alert(value, schema_name)
-                    check_alert(record)
-                    row = conform_record(record, survey)
-                    row.update(meta)
-                    row["decode_error"] = None
-                    row["raw_value"] = None
-                except DecodeError as exc:
-                    row = dict(empty_alert)
-                    row.update(meta)
-                    row["decode_error"] = exc.reason
-                    row["raw_value"] = value
+                record, reason = decode_value(value, schema_name, survey)
+                row = record if record is not None else dict(empty_alert)
+                row.update(kafka_topic=topic, kafka_partition=partition, kafka_offset=offset, kafka_timestamp=ts)
+                row["decode_error"] = reason
+                row["raw_value"] = value if reason is not None else None
                 rows.append(row)
             yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)
 
