@@ -35,8 +35,8 @@ def parse_properties(text: str) -> dict[str, str]:
 def test_kafka_defaults(layout: Layout) -> None:
     props = kafka.server_properties(Settings(), layout)
     assert props["process.roles"] == "broker,controller"
-    assert props["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
-    assert props["advertised.listeners"] == "PLAINTEXT://127.0.0.1:9092"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093,USERS://127.0.0.1:9094"
+    assert props["advertised.listeners"] == "PLAINTEXT://127.0.0.1:9092,USERS://127.0.0.1:9094"
     assert props["controller.quorum.voters"] == "1@127.0.0.1:9093"
     assert props["log.dirs"] == str(layout.state / "kafka" / "data")
     assert props["auto.create.topics.enable"] == "false"
@@ -53,10 +53,13 @@ def test_kafka_defaults(layout: Layout) -> None:
 
 
 def test_kafka_ports_from_env(layout: Layout) -> None:
-    settings = Settings.from_env({"FINK_KAFKA_PORT": "19092", "FINK_KAFKA_CONTROLLER_PORT": "19093"})
+    settings = Settings.from_env(
+        {"FINK_KAFKA_PORT": "19092", "FINK_KAFKA_CONTROLLER_PORT": "19093", "FINK_KAFKA_SASL_PORT": "19094"}
+    )
     props = kafka.server_properties(settings, layout)
-    assert props["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093,USERS://127.0.0.1:19094"
     assert settings.kafka_bootstrap == "127.0.0.1:19092"
+    assert settings.kafka_sasl_bootstrap == "127.0.0.1:19094"
 
 
 def test_rendered_properties_round_trip(layout: Layout) -> None:

@@ -47,10 +47,16 @@ def test_three_node_cluster_properties(tmp_path: Path) -> None:
     props = kafka.server_properties(Settings(), layout, node.topology())
     assert props["node.id"] == "2"
     assert props["controller.quorum.voters"] == env["FINK_KAFKA_CONTROLLER_VOTERS"]
-    assert props["listeners"] == "INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093"
-    assert props["advertised.listeners"] == "INTERNAL://kafka2:29092,EXTERNAL://127.0.0.1:19094"
+    assert props["listeners"] == (
+        "INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093,USERS://0.0.0.0:9094"
+    )
+    assert props["advertised.listeners"] == (
+        "INTERNAL://kafka2:29092,EXTERNAL://127.0.0.1:19094,USERS://127.0.0.1:9094"
+    )
     assert props["inter.broker.listener.name"] == "INTERNAL"
-    assert props["listener.security.protocol.map"] == "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    assert props["listener.security.protocol.map"] == (
+        "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT,USERS:SASL_PLAINTEXT"
+    )
     for key in ("default.replication.factor", "offsets.topic.replication.factor", "transaction.state.log.replication.factor"):
         assert props[key] == "3"
     assert props["min.insync.replicas"] == props["transaction.state.log.min.isr"] == "2"

@@ -1,4 +1,4 @@
-"""`python -m fink_cli demo|report` (what `./fink demo` and `./fink report` run)."""
+"""`python -m fink_cli demo|report|users` (what `./fink demo`, `./fink report` and `./fink users` run)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from fink_cli.users import add_commands, run_users
 from fink_common.errors import FinkError
 
 __all__ = ["main"]
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         "--wait", type=float, default=0.0, metavar="SECONDS",
         help="re-check every 5 s until the report is exact or SECONDS have passed (the pipeline may still be working)",
     )  # fmt: skip
+    add_commands(commands)
     return parser
 
 
@@ -42,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     repo = Path(os.environ.get("FINK_REPO_ROOT", Path.cwd())).absolute()
     state = Path(os.environ.get("FINK_STATE_DIR", repo / ".fink")).absolute()
     try:
+        if args.command == "users":
+            return run_users(args, state)
         if args.command == "demo":
             from fink_cli.demo import DemoOptions, run_demo
 

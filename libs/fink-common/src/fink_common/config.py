@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from fink_common.credentials import KafkaCredentials
 from fink_common.errors import ConfigError
 
 __all__ = ["EnvReader", "KafkaConfig", "HBaseConfig", "SparkConfig", "parse_host_port", "is_host", "is_loopback"]
@@ -160,11 +161,23 @@ class EnvReader:
 
 @dataclass(frozen=True)
 class KafkaConfig:
+    """Where Kafka is (FINK_KAFKA_BOOTSTRAP) and, for a user's client, its SASL credentials
+    (FINK_KAFKA_CREDENTIALS or FINK_KAFKA_USERNAME/PASSWORD...: fink_common.credentials). The stages use
+    the internal PLAINTEXT listener and no credentials. The repr masks the password."""
+
     bootstrap: str
+    credentials: KafkaCredentials | None = None
 
     @classmethod
     def from_env(cls, env: EnvReader) -> KafkaConfig:
-        return cls(bootstrap=env.host_port("FINK_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
+        bootstrap = env.host_port("FINK_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+        credentials, problems = KafkaCredentials.from_env(env._env)
+        env.problems.extend(problems)
+        return cls(bootstrap=bootstrap, credentials=credentials)
+
+    def client_settings(self) -> dict[str, str]:
+        """librdkafka settings: `bootstrap.servers` plus the SASL ones when there are credentials."""
+        return {"bootstrap.servers": self.bootstrap, **(self.credentials.client_settings() if self.credentials else {})}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,11 @@
-"""Kafka helpers over confluent-kafka: producer, consumer and admin, with one place for client settings."""
+"""Kafka helpers over confluent-kafka: producer, consumer and admin, with one place for client settings.
+
+Every helper takes optional `credentials` (fink_common.credentials.KafkaCredentials): a user's client on
+the SASL/SCRAM listener passes them (`KafkaCredentials.from_file(path)`, or `KafkaConfig.from_env(...)`
+with FINK_KAFKA_CREDENTIALS or FINK_KAFKA_USERNAME/PASSWORD); the stages, on the internal PLAINTEXT
+listener, pass none. `client_config` returns a `ClientConfig`, a dict whose repr/str mask every secret,
+so logging a client's settings never shows a password (`redacted` gives the masked copy).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,15 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from fink_common.config import KafkaConfig
+from fink_common.credentials import MASK, SENSITIVE_KEYS, KafkaCredentials
 from fink_common.errors import ServiceError, ServiceUnavailableError
 
 __all__ = [
+    "ClientConfig",
+    "redacted",
     "client_config",
+    "config_client",
     "make_producer",
     "make_consumer",
     "make_admin",
@@ -22,14 +34,39 @@ __all__ = [
 ]
 
 
-def client_config(bootstrap: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Base librdkafka settings shared by every client; `extra` wins."""
-    conf: dict[str, Any] = {"bootstrap.servers": bootstrap}
+def redacted(conf: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of client settings with every secret (sasl.password, sasl.jaas.config...) masked."""
+    return {key: (MASK if key in SENSITIVE_KEYS and value else value) for key, value in conf.items()}
+
+
+class ClientConfig(dict[str, Any]):
+    """librdkafka settings; repr/str mask the secrets, so the config may be logged as it is."""
+
+    def __repr__(self) -> str:
+        return f"ClientConfig({redacted(self)!r})"
+
+    __str__ = __repr__
+
+
+def client_config(
+    bootstrap: str, extra: Mapping[str, Any] | None = None, *, credentials: KafkaCredentials | None = None
+) -> ClientConfig:
+    """Base librdkafka settings shared by every client, plus the SASL settings of `credentials`; `extra` wins."""
+    conf = ClientConfig({"bootstrap.servers": bootstrap})
+    if credentials is not None:
+        conf.update(credentials.client_settings())
     conf.update(extra or {})
     return conf
 
 
-def make_producer(bootstrap: str, extra: Mapping[str, Any] | None = None) -> Producer:
+def config_client(config: KafkaConfig, extra: Mapping[str, Any] | None = None) -> ClientConfig:
+    """`client_config` for a KafkaConfig: its bootstrap and its credentials, if any."""
+    return client_config(config.bootstrap, extra, credentials=config.credentials)
+
+
+def make_producer(
+    bootstrap: str, extra: Mapping[str, Any] | None = None, *, credentials: KafkaCredentials | None = None
+) -> Producer:
     """A producer tuned for alert payloads (~50-70 kB): idempotent, compressed, batched."""
     defaults = {
         "enable.idempotence": True,
@@ -40,10 +77,12 @@ def make_producer(bootstrap: str, extra: Mapping[str, Any] | None = None) -> Pro
         "queue.buffering.max.kbytes": 512 * 1024,
     }
     defaults.update(extra or {})
-    return Producer(client_config(bootstrap, defaults))
+    return Producer(client_config(bootstrap, defaults, credentials=credentials))
 
 
-def make_consumer(bootstrap: str, group: str, extra: Mapping[str, Any] | None = None) -> Consumer:
+def make_consumer(
+    bootstrap: str, group: str, extra: Mapping[str, Any] | None = None, *, credentials: KafkaCredentials | None = None
+) -> Consumer:
     """A consumer that starts from the earliest offset and sees committed transactional data only."""
     defaults = {
         "group.id": group,
@@ -53,17 +92,26 @@ def make_consumer(bootstrap: str, group: str, extra: Mapping[str, Any] | None = 
         "fetch.message.max.bytes": 20_000_000,
     }
     defaults.update(extra or {})
-    return Consumer(client_config(bootstrap, defaults))
+    return Consumer(client_config(bootstrap, defaults, credentials=credentials))
 
 
-def make_admin(bootstrap: str, extra: Mapping[str, Any] | None = None) -> AdminClient:
-    return AdminClient(client_config(bootstrap, extra))
+def make_admin(
+    bootstrap: str, extra: Mapping[str, Any] | None = None, *, credentials: KafkaCredentials | None = None
+) -> AdminClient:
+    return AdminClient(client_config(bootstrap, extra, credentials=credentials))
 
 
-def list_topics(bootstrap: str, timeout_s: float = 10.0, extra: Mapping[str, Any] | None = None) -> set[str]:
-    """Names of the topics the cluster has; ServiceUnavailableError when it does not answer."""
+def list_topics(
+    bootstrap: str,
+    timeout_s: float = 10.0,
+    extra: Mapping[str, Any] | None = None,
+    *,
+    credentials: KafkaCredentials | None = None,
+) -> set[str]:
+    """Names of the topics the cluster has (that the user may describe); ServiceUnavailableError when it
+    does not answer."""
     try:
-        meta = make_admin(bootstrap, extra).list_topics(timeout=timeout_s)
+        meta = make_admin(bootstrap, extra, credentials=credentials).list_topics(timeout=timeout_s)
     except KafkaException as exc:
         raise ServiceUnavailableError(f"Kafka at {bootstrap} did not answer: {exc}") from exc
     return set(meta.topics)

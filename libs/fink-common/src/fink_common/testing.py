@@ -25,12 +25,14 @@ import pytest
 from pyspark.sql import SparkSession
 
 from fink_common.config import EnvReader, HBaseConfig, KafkaConfig, SparkConfig, parse_host_port
+from fink_common.credentials import sasl_bootstrap
 from fink_common.hbase import HBaseClient
 from fink_common.spark import build_spark_session
 
 __all__ = [
     "spark",
     "kafka_bootstrap",
+    "kafka_sasl_bootstrap",
     "hbase_client",
     "unique_name",
     "ensure_local_services",
@@ -91,6 +93,20 @@ def kafka_bootstrap() -> str:
     env.finish()
     ensure_local_services(config.bootstrap.split(",")[0])
     return config.bootstrap
+
+
+@pytest.fixture(scope="session")
+def kafka_sasl_bootstrap(kafka_bootstrap: str) -> str:
+    """The SASL_PLAINTEXT/SCRAM-SHA-512 listener of the Kafka behind `kafka_bootstrap` (users' clients)."""
+    address = sasl_bootstrap(kafka_bootstrap)
+    if not _answers(address.split(",")[0]):
+        pytest.fail(
+            f"Kafka answers at {kafka_bootstrap} but not on its SASL listener {address}: it was started with a "
+            "config from before that listener, or FINK_KAFKA_SASL_PORT / FINK_KAFKA_SASL_BOOTSTRAP differ from "
+            "its settings. Restart it: `./fink services down && ./fink services up` (same FINK_* variables).",
+            pytrace=False,
+        )
+    return address
 
 
 @pytest.fixture(scope="session")

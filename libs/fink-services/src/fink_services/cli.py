@@ -21,7 +21,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fink services",
         description="Local Apache Kafka (KRaft) and Apache HBase (standalone + Thrift) for the broker.",
-        epilog="Ports and heaps: FINK_KAFKA_PORT, FINK_KAFKA_CONTROLLER_PORT, FINK_ZOOKEEPER_PORT, "
+        epilog="Ports and heaps: FINK_KAFKA_PORT, FINK_KAFKA_CONTROLLER_PORT, FINK_KAFKA_SASL_PORT (users, SCRAM), "
+        "FINK_ZOOKEEPER_PORT, "
         "FINK_HBASE_THRIFT_PORT, FINK_HBASE_MASTER_PORT, FINK_HBASE_REGIONSERVER_PORT, FINK_KAFKA_HEAP, "
         "FINK_HBASE_HEAP, FINK_HBASE_THRIFT_HEAP; FINK_SERVICES_TIMEOUT (s); jars from FINK_JARS_DIR.",
     )

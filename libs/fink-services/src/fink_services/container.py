@@ -18,13 +18,17 @@ Kafka (KRaft; every node is broker + controller):
     FINK_KAFKA_CLUSTER_ID           the cluster id every node formats its storage with: the same on all
                                     nodes of a cluster (22 url-safe base64 characters, 16 bytes; default
                                     DEFAULT_CLUSTER_ID)
-    FINK_KAFKA_LISTENERS            what the node binds (default
-                                    `INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093`):
+    FINK_KAFKA_LISTENERS            what the node binds (default `INTERNAL://0.0.0.0:29092,
+                                    EXTERNAL://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093,USERS://0.0.0.0:9094`):
                                     INTERNAL for other containers and between brokers, EXTERNAL for the
-                                    host (publish it), CONTROLLER for the KRaft quorum; all PLAINTEXT
+                                    host (publish it on the host's loopback only), CONTROLLER for the KRaft
+                                    quorum: PLAINTEXT, principal User:ANONYMOUS, the super user; USERS
+                                    (optional) for users: SASL_PLAINTEXT with SCRAM-SHA-512, ACLs apply
+                                    (kafka.py's docstring; `./fink users add` makes users)
     FINK_KAFKA_ADVERTISED_INTERNAL  INTERNAL as advertised (default `<hostname>:<INTERNAL port>`)
     FINK_KAFKA_ADVERTISED_EXTERNAL  EXTERNAL as advertised: the address the host reaches, i.e. the published
                                     port (default `127.0.0.1:9092`)
+    FINK_KAFKA_ADVERTISED_USERS     USERS as advertised: its published address (default `127.0.0.1:9094`)
     FINK_KAFKA_REPLICATION          replication of new topics and of the internal topics (default 1; 3 in a
                                     3-node cluster, which also makes min.insync.replicas 2); at most the
                                     number of voters
@@ -76,7 +80,10 @@ __all__ = [
 CONTAINER_SERVICES = ("kafka", "hbase")
 #: url-safe base64 of b"fink-lite-kafka!" (16 bytes): a fixed id, so every node of a cluster agrees
 DEFAULT_CLUSTER_ID = "Zmluay1saXRlLWthZmthIQ"
-DEFAULT_LISTENERS = "INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093"
+DEFAULT_LISTENERS = (
+    "INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093,USERS://0.0.0.0:9094"
+)
+#: the listeners every node has; USERS (kafka.USER_LISTENER, SASL/SCRAM) may be left out
 LISTENER_NAMES = ("INTERNAL", "EXTERNAL", "CONTROLLER")
 DEFAULT_GATEWAY_JAR = "/opt/fink/gateway/fink-thrift-gateway.jar"
 STOP_GRACE = {"kafka": 30.0, "hbase": 60.0, "thrift": 10.0}
@@ -108,6 +115,8 @@ class KafkaNode:
     advertised_internal: str
     advertised_external: str
     replication: int
+    #: USERS as advertised; None when the node has no USERS listener
+    advertised_users: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> KafkaNode:
@@ -153,13 +162,17 @@ class KafkaNode:
                 listeners[name.strip()] = address.strip()
             except ValueError:
                 problems.append(f"FINK_KAFKA_LISTENERS: {item!r} is not NAME://host:port")
-        if listeners and sorted(listeners) != sorted(LISTENER_NAMES):
-            problems.append(f"FINK_KAFKA_LISTENERS must name exactly {', '.join(LISTENER_NAMES)}, not {sorted(listeners)}")
+        if listeners and sorted(set(listeners) - {kafka.USER_LISTENER}) != sorted(LISTENER_NAMES):
+            problems.append(
+                f"FINK_KAFKA_LISTENERS must name exactly {', '.join(LISTENER_NAMES)} (and optionally "
+                f"{kafka.USER_LISTENER}), not {sorted(listeners)}"
+            )
         internal_port = listeners.get("INTERNAL", ":29092").rpartition(":")[2]
         advertised: dict[str, str] = {}
         for var, default in (
             ("FINK_KAFKA_ADVERTISED_INTERNAL", f"{socket.gethostname()}:{internal_port}"),
             ("FINK_KAFKA_ADVERTISED_EXTERNAL", "127.0.0.1:9092"),
+            ("FINK_KAFKA_ADVERTISED_USERS", "127.0.0.1:9094"),
         ):
             advertised[var] = get(var, default)
             try:
@@ -176,6 +189,7 @@ class KafkaNode:
             advertised_internal=advertised["FINK_KAFKA_ADVERTISED_INTERNAL"],
             advertised_external=advertised["FINK_KAFKA_ADVERTISED_EXTERNAL"],
             replication=replication,
+            advertised_users=advertised["FINK_KAFKA_ADVERTISED_USERS"] if kafka.USER_LISTENER in listeners else None,
         )
 
     def topology(self) -> kafka.Topology:
@@ -183,7 +197,11 @@ class KafkaNode:
             node_id=self.node_id,
             voters=self.voters,
             listeners=dict(self.listeners),
-            advertised={"INTERNAL": self.advertised_internal, "EXTERNAL": self.advertised_external},
+            advertised={
+                "INTERNAL": self.advertised_internal,
+                "EXTERNAL": self.advertised_external,
+                **({kafka.USER_LISTENER: self.advertised_users} if self.advertised_users else {}),
+            },
             inter_broker_listener="INTERNAL",
             replication=self.replication,
         )

@@ -1,7 +1,17 @@
 """Apache Kafka in KRaft mode (one JVM: broker + controller): config, storage format, launch, probe.
 
 `./fink services up` runs one node on 127.0.0.1 (`Topology.local`); the container mode (container.py) runs
-one node of a 1..n node cluster with INTERNAL/EXTERNAL/CONTROLLER listeners: both use the builders here.
+one node of a 1..n node cluster with INTERNAL/EXTERNAL/CONTROLLER/USERS listeners: both use the builders here.
+
+Security (`server_properties`): the KRaft `StandardAuthorizer` is on and denies what no ACL allows. Two
+kinds of listeners:
+- PLAINTEXT ones (local: PLAINTEXT 9092 and CONTROLLER 9093 on 127.0.0.1; containers: INTERNAL 29092 on the
+  Docker network, EXTERNAL published on the host's loopback, CONTROLLER): their principal is `User:ANONYMOUS`,
+  the only super user. The stages, datasim, the demo, the tools and the other brokers/controllers connect
+  there, so nothing changes for them; these listeners must never be reachable from outside the host or the
+  container network.
+- the USERS listener (SASL_PLAINTEXT, SCRAM-SHA-512 only; local 127.0.0.1:9094, FINK_KAFKA_SASL_PORT): the
+  principal is `User:<name>`, with the credentials and ACLs that `./fink users add` creates (fink_cli.users).
 """
 
 from __future__ import annotations
@@ -21,8 +31,13 @@ from fink_services.settings import Settings
 __all__ = [
     "SERVICE",
     "PROBE_TOPIC",
+    "USER_LISTENER",
+    "SCRAM_MECHANISM",
+    "SUPER_USER",
+    "AUTHORIZER",
     "QUIET_LOGGERS",
     "Topology",
+    "security_properties",
     "server_properties",
     "render_properties",
     "new_cluster_id",
@@ -37,6 +52,12 @@ __all__ = [
 SERVICE = "kafka"
 PROBE_TOPIC = "fink-services-probe"
 NODE_ID = 1
+#: the SASL_PLAINTEXT listener of the users (SCRAM); every other listener is PLAINTEXT
+USER_LISTENER = "USERS"
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+#: the principal of every PLAINTEXT listener (stages, tools, inter-broker and controller traffic)
+SUPER_USER = "User:ANONYMOUS"
+AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 QUIET_LOGGERS = {"kafka.request.logger": "WARN", "kafka.authorizer.logger": "WARN", "state.change.logger": "WARN"}
 
 
@@ -47,7 +68,8 @@ class Topology:
     node_id: int
     #: controller.quorum.voters: "1@host1:9093,2@host2:9093,..."
     voters: str
-    #: listener name -> host:port it binds; every listener is PLAINTEXT; one must be "CONTROLLER"
+    #: listener name -> host:port it binds; one must be "CONTROLLER"; USER_LISTENER (if any) is
+    #: SASL_PLAINTEXT with SCRAM, every other one PLAINTEXT
     listeners: Mapping[str, str]
     #: client listener name -> host:port advertised to clients (the CONTROLLER is never advertised)
     advertised: Mapping[str, str] = field(default_factory=dict)
@@ -57,15 +79,20 @@ class Topology:
 
     @classmethod
     def local(cls, settings: Settings) -> Topology:
-        """One node on `settings.host`: PLAINTEXT for clients, CONTROLLER for the quorum of one."""
+        """One node on `settings.host`: PLAINTEXT for the stages, USERS (SASL/SCRAM) for users, CONTROLLER
+        for the quorum of one."""
         plaintext = f"{settings.host}:{settings.kafka_port}"
         controller = f"{settings.host}:{settings.kafka_controller_port}"
+        users = settings.kafka_sasl_bootstrap
         return cls(
             node_id=NODE_ID,
             voters=f"{NODE_ID}@{controller}",
-            listeners={"PLAINTEXT": plaintext, "CONTROLLER": controller},
-            advertised={"PLAINTEXT": plaintext},
+            listeners={"PLAINTEXT": plaintext, "CONTROLLER": controller, USER_LISTENER: users},
+            advertised={"PLAINTEXT": plaintext, USER_LISTENER: users},
         )
+
+    def protocol(self, listener: str) -> str:
+        return "SASL_PLAINTEXT" if listener == USER_LISTENER else "PLAINTEXT"
 
     @property
     def min_insync_replicas(self) -> int:
@@ -73,11 +100,31 @@ class Topology:
         return 2 if self.replication >= 3 else 1
 
 
+def security_properties(topology: Topology) -> dict[str, str]:
+    """Authorizer, super user and the SCRAM listener (module docstring). ACLs decide everything on the USERS
+    listener; `User:ANONYMOUS`, the principal of the PLAINTEXT listeners, is the super user."""
+    props = {
+        "authorizer.class.name": AUTHORIZER,
+        "allow.everyone.if.no.acl.found": "false",
+        "super.users": SUPER_USER,
+        "sasl.enabled.mechanisms": SCRAM_MECHANISM,
+    }
+    if USER_LISTENER in topology.listeners:
+        prefix = f"listener.name.{USER_LISTENER.lower()}"
+        props[f"{prefix}.sasl.enabled.mechanisms"] = SCRAM_MECHANISM
+        # the broker side of SCRAM needs a login module but no user of its own (not used between brokers)
+        props[f"{prefix}.{SCRAM_MECHANISM.lower()}.sasl.jaas.config"] = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        )
+    return props
+
+
 def server_properties(settings: Settings, layout: Layout, topology: Topology | None = None) -> dict[str, str]:
-    """The broker's server.properties. The ONE place to change the broker's config (e.g. to add a
-    SASL_PLAINTEXT/SCRAM listener: add it to the topology's listeners and to the protocol map here)."""
+    """The broker's server.properties. The ONE place to change the broker's config."""
     t = topology or Topology.local(settings)
-    protocols = {name: "PLAINTEXT" for name in t.listeners}
+    if t.protocol(t.inter_broker_listener) != "PLAINTEXT" or t.protocol("CONTROLLER") != "PLAINTEXT":
+        raise ServiceError(f"the inter-broker and controller listeners must not be {USER_LISTENER}")
+    protocols = {name: t.protocol(name) for name in t.listeners}
     max_bytes = str(settings.kafka_max_message_bytes)
     replicas, min_isr = str(t.replication), str(t.min_insync_replicas)
     return {
@@ -113,6 +160,7 @@ def server_properties(settings: Settings, layout: Layout, topology: Topology | N
         "log.segment.bytes": str(256 * 1024 * 1024),
         "num.network.threads": "2",
         "num.io.threads": "4",
+        **security_properties(t),
     }
 
 

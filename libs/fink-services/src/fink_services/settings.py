@@ -21,6 +21,8 @@ class Settings:
     host: str = "127.0.0.1"
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
+    #: the SASL_PLAINTEXT (SCRAM-SHA-512) listener for users; 9092 stays PLAINTEXT for the stages
+    kafka_sasl_port: int = 9094
     zookeeper_port: int = 2181
     thrift_port: int = 9090
     hbase_master_port: int = 16000
@@ -36,6 +38,7 @@ class Settings:
         "host": "FINK_SERVICES_HOST",
         "kafka_port": "FINK_KAFKA_PORT",
         "kafka_controller_port": "FINK_KAFKA_CONTROLLER_PORT",
+        "kafka_sasl_port": "FINK_KAFKA_SASL_PORT",
         "zookeeper_port": "FINK_ZOOKEEPER_PORT",
         "thrift_port": "FINK_HBASE_THRIFT_PORT",
         "hbase_master_port": "FINK_HBASE_MASTER_PORT",
@@ -84,3 +87,8 @@ class Settings:
     @property
     def kafka_bootstrap(self) -> str:
         return f"{self.host}:{self.kafka_port}"
+
+    @property
+    def kafka_sasl_bootstrap(self) -> str:
+        """The users' listener (SASL_PLAINTEXT, SCRAM-SHA-512)."""
+        return f"{self.host}:{self.kafka_sasl_port}"

@@ -71,7 +71,11 @@ class Supervisor:
         """Every port the service listens on -> the variable that sets it."""
         s, env = self.settings, Settings.ENV
         if service == "kafka":
-            return {s.kafka_port: env["kafka_port"], s.kafka_controller_port: env["kafka_controller_port"]}
+            return {
+                s.kafka_port: env["kafka_port"],
+                s.kafka_controller_port: env["kafka_controller_port"],
+                s.kafka_sasl_port: env["kafka_sasl_port"],
+            }
         if service == "hbase":
             return {
                 s.zookeeper_port: env["zookeeper_port"],
@@ -182,9 +186,9 @@ class Supervisor:
         self._wait(
             "kafka",
             proc,
-            lambda: port_open(self.settings.host, self.settings.kafka_port),
+            lambda: all(port_open(self.settings.host, p) for p in (self.settings.kafka_port, self.settings.kafka_sasl_port)),
             deadline,
-            "waiting for the broker port",
+            "waiting for the broker ports (PLAINTEXT and SASL)",
         )
         last_error = ""
 
@@ -200,7 +204,10 @@ class Supervisor:
                 return False
 
         self._wait("kafka", proc, probed, deadline, "probing with kafka-topics")
-        return f"kafka: ready in {time.monotonic() - start:.1f} s (pid {proc.pid}, {self.settings.kafka_bootstrap}; {last_error})"
+        return (
+            f"kafka: ready in {time.monotonic() - start:.1f} s (pid {proc.pid}, {self.settings.kafka_bootstrap}; "
+            f"users: SASL/SCRAM-SHA-512 on {self.settings.kafka_sasl_bootstrap}; {last_error})"
+        )
 
     def _up_hbase(self, java: Java, deadline: float, start_master: bool, start_gateway: bool) -> list[str]:
         lines = []
