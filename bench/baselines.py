@@ -39,7 +39,7 @@ from benchlib import (
     markdown_table,
     pin_to_one_core,
     rates,
-    unique_topic,
+    unique_name,
     workload,
     write_json,
 )
@@ -52,6 +52,8 @@ from fink_common.kafka import delete_topics, make_consumer
 from fink_common.schema import conform_record, load_avro_schema, raw_alert_schema, spark_schema
 from fink_datasim.framing import alert_files, iter_messages
 from fink_datasim.replay import replay
+
+__all__ = ["BareContainerDecoder", "fink_decoder", "main", "run_decode_write", "run_kafka"]
 
 SCHEMA_NAME = "ztf_4.02"
 Decoder = Callable[[bytes], dict[str, Any]]
@@ -184,7 +186,7 @@ def run_decode_write(alerts: Path, batch: int, work_dir: Path) -> list[dict[str,
 
 def consume_all(bootstrap: str, topic: str, expected: int, timeout_s: float) -> tuple[int, int, float]:
     """Read partition 0 of `topic` from the beginning until `expected` messages: (messages, bytes, seconds)."""
-    consumer = make_consumer(bootstrap, group=unique_topic("fink-bench"))
+    consumer = make_consumer(bootstrap, group=unique_name("fink-bench"))
     count = size = 0
     try:
         started = time.perf_counter()
@@ -202,7 +204,7 @@ def consume_all(bootstrap: str, topic: str, expected: int, timeout_s: float) -> 
 
 
 def run_kafka(alerts: Path, bootstrap: str, timeout_s: float) -> dict[str, Any]:
-    topic = unique_topic("bench_baseline")
+    topic = unique_name("bench_baseline")
     sent = replay(alerts, topic, rate=0, framing="container", bootstrap=bootstrap, key="candid", progress=False)
     if sent.failed:
         raise SystemExit(f"replay into {topic} failed: {sent.error}")

@@ -1,39 +1,79 @@
-"""Shared helpers of the benchmark scripts: the workload, machine info, JSON results and markdown tables.
+"""Shared helpers of the benchmark scripts: the workload, common options, machine info, JSON results and
+markdown tables.
 
-Imported by `bench/baselines.py` and `bench/stage_throughput.py` (Python puts the script's folder, `bench/`,
-first on sys.path). Run the scripts through `bench/run.sh`, which sets PYTHONPATH like `./fink` does.
+Imported by every script in `bench/` (Python puts the script's folder, `bench/`, first on sys.path). Run the
+scripts through `bench/run.sh`, which sets PYTHONPATH like `./fink` does.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
 import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from fink_datasim.generate import MANIFEST, generate
+from fink_datasim.survey import DEFAULT_NIGHT
+
+__all__ = [
+    "BENCH_DIR",
+    "DEFAULT_BOOTSTRAP",
+    "DEFAULT_THRIFT",
+    "DEFAULT_WORK_DIR",
+    "RESULTS_DIR",
+    "add_common_args",
+    "machine_info",
+    "markdown_table",
+    "pin_to_one_core",
+    "pinned_to_one_core",
+    "rates",
+    "read_json",
+    "unique_name",
+    "workload",
+    "write_json",
+]
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 DEFAULT_WORK_DIR = Path(os.environ.get("FINK_BENCH_DIR", "/tmp/fink-bench"))
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+DEFAULT_THRIFT = "127.0.0.1:9090"
 #: Distributions whose versions go into every result file.
 VERSIONED = ("fastavro", "pyarrow", "confluent-kafka", "pyspark")
 
 
-def workload(n: int, seed: int, work_dir: Path) -> Path:
-    """The folder of N generated ZTF 4.02 alerts (`fink-datasim generate`), generated once and reused."""
-    out = work_dir / f"alerts-n{n}-s{seed}"
+def workload(n: int, seed: int, work_dir: Path, night: str = DEFAULT_NIGHT) -> Path:
+    """The folder of N generated ZTF 4.02 alerts (`fink-datasim generate`) of one observing night, generated
+    once and reused. Candids are unique within a night and differ between nights."""
+    suffix = "" if night == DEFAULT_NIGHT else f"-{night}"
+    out = work_dir / f"alerts-n{n}-s{seed}{suffix}"
     if not (out / MANIFEST).is_file():
-        print(f"generating {n} alerts (seed {seed}) into {out}", file=sys.stderr)
-        generate(out, n=n, seed=seed, overwrite=True, progress=False)
+        print(f"generating {n} alerts (seed {seed}, night {night}) into {out}", file=sys.stderr)
+        generate(out, n=n, seed=seed, night=night, overwrite=True, progress=False)
     return out
+
+
+def add_common_args(parser: argparse.ArgumentParser, *, out: Path, thrift: bool = True) -> None:
+    """The options every stage and pipeline script takes (besides its own --n, --rate, ...)."""
+    parser.add_argument("--seed", type=int, default=1, help="datasim seed (default 1)")
+    parser.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP, help=f"Kafka (default {DEFAULT_BOOTSTRAP})")
+    if thrift:
+        parser.add_argument("--thrift", default=DEFAULT_THRIFT, help=f"HBase Thrift (default {DEFAULT_THRIFT})")
+    parser.add_argument(
+        "--work-dir", type=Path, default=DEFAULT_WORK_DIR, help=f"alerts, lakes and logs (default {DEFAULT_WORK_DIR})"
+    )
+    parser.add_argument("--driver-memory", default="1g", help="FINK_SPARK_DRIVER_MEMORY of each stage (default 1g)")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before giving up (default 1800)")
+    parser.add_argument("--keep", action="store_true", help="keep the topics, tables, lake and logs it made")
+    parser.add_argument("--out", type=Path, default=out, help=f"result file (default {out})")
 
 
 def machine_info() -> dict[str, Any]:
@@ -63,6 +103,19 @@ def _cpu_model() -> str | None:
     except OSError:
         pass
     return None
+
+
+@contextmanager
+def pinned_to_one_core() -> Iterator[int | None]:
+    """Pin this process to one core for the duration of the block, then restore its affinity."""
+    if not hasattr(os, "sched_getaffinity"):
+        yield None
+        return
+    before = os.sched_getaffinity(0)
+    try:
+        yield pin_to_one_core()
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def pin_to_one_core() -> int | None:
@@ -110,5 +163,6 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def unique_topic(prefix: str) -> str:
+def unique_name(prefix: str) -> str:
+    """A topic or table-prefix name no one else uses: `<prefix>_<epoch s>_<pid>`."""
     return f"{prefix}_{int(time.time())}_{os.getpid()}"
