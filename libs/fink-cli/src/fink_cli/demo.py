@@ -18,6 +18,7 @@ from pathlib import Path
 from fink_cli.lake import read_columns, rows_per_night
 from fink_cli.processes import StageFailed, StageProcess, wait_until
 from fink_cli.reconcile import RunContext, build_report
+
 from fink_common.config import HBaseConfig, parse_host_port
 from fink_common.errors import FinkError
 from fink_common.hbase import HBaseClient
@@ -26,7 +27,7 @@ from fink_common.lake import LakePaths
 from fink_datasim.generate import generate
 from fink_datasim.replay import replay
 
-__all__ = ["DemoOptions", "run_demo", "load_run", "STAGES"]
+__all__ = ["DemoOptions", "run_demo", "load_run", "stage_env", "STAGES"]
 
 #: (name, module) in pipeline order.
 STAGES = (
@@ -94,18 +95,29 @@ def _alerts(opts: DemoOptions) -> Path:
     return out
 
 
-def _stage_env(opts: DemoOptions, lake: Path) -> dict[str, str]:
+def stage_env(
+    *, bootstrap: str, thrift: str, table_prefix: str, lake: Path, input_topic: str, topic_prefix: str, wait_s: float
+) -> dict[str, str]:
+    """The environment of the four stages of one pipeline run as services (no FINK_AVAILABLE_NOW: each runs
+    until stopped, a micro-batch every 2 s); `wait_s`: how long a stage waits for its first input file."""
     return {
-        "FINK_KAFKA_BOOTSTRAP": opts.bootstrap,
-        "FINK_HBASE_THRIFT": opts.thrift,
-        "FINK_HBASE_TABLE_PREFIX": opts.table_prefix,
+        "FINK_KAFKA_BOOTSTRAP": bootstrap,
+        "FINK_HBASE_THRIFT": thrift,
+        "FINK_HBASE_TABLE_PREFIX": table_prefix,
         "FINK_DATA_DIR": str(lake),
-        "FINK_INPUT_TOPICS": opts.input_topic,
-        "FINK_TOPIC_PREFIX": opts.topic_prefix,
+        "FINK_INPUT_TOPICS": input_topic,
+        "FINK_TOPIC_PREFIX": topic_prefix,
         "FINK_TRIGGER_SECONDS": "2",
         "FINK_SPARK_DRIVER_MEMORY": "1g",
-        "FINK_SOURCE_WAIT_SECONDS": str(int(opts.timeout_s)),
+        "FINK_SOURCE_WAIT_SECONDS": str(int(wait_s)),
     }
+
+
+def _stage_env(opts: DemoOptions, lake: Path) -> dict[str, str]:
+    return stage_env(
+        bootstrap=opts.bootstrap, thrift=opts.thrift, table_prefix=opts.table_prefix, lake=lake,
+        input_topic=opts.input_topic, topic_prefix=opts.topic_prefix, wait_s=opts.timeout_s,
+    )  # fmt: skip
 
 
 def _progress(lake: LakePaths, sent: int, stages: list[StageProcess]) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""Run each stage as its own process (as in production), with its own log file, and stop it cleanly."""
+"""Run each stage as its own process (as in production), with its own log file, and stop it cleanly (or
+crash it on purpose: `StageProcess.kill` SIGKILLs the whole process tree, as the chaos run does)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import IO, Any
 
 from fink_common.errors import FinkError
 
-__all__ = ["StageProcess", "StageFailed"]
+__all__ = ["StageProcess", "StageFailed", "process_tree", "wait_until"]
 
 
 class StageFailed(FinkError):
@@ -34,8 +35,11 @@ class StageProcess:
     _log: IO[bytes] | None = field(default=None, init=False, repr=False)
 
     def start(self) -> None:
+        """Start the stage; a restart appends to the same log file (the log of every life of the stage)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("wb")
+        if self._log is not None:
+            self._log.close()
+        self._log = self.log_path.open("ab")
         # The child imports exactly what this process can import (a source tree, a venv or a test sandbox).
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **self.env}
         self._proc = subprocess.Popen(
@@ -45,6 +49,27 @@ class StageProcess:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    @property
+    def returncode(self) -> int | None:
+        """None while the stage runs (or before its first start), else its exit code (-9 after `kill`)."""
+        return self._proc.poll() if self._proc is not None else None
+
+    def kill(self) -> list[int]:
+        """SIGKILL the stage's whole process tree at once (Python driver, Spark's JVM, Python workers), as a
+        machine or OOM-killer crash would: no shutdown hook runs. The tree is frozen (SIGSTOP) first so that no
+        process reacts to another's death. Returns the pids killed."""
+        if self._proc is None or self._proc.poll() is not None:
+            return []
+        pids = process_tree(self._proc.pid)
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+        self._proc.wait()
+        return pids
 
     def check_alive(self) -> None:
         if self._proc is not None and self._proc.poll() is not None:
@@ -92,6 +117,25 @@ class StageProcess:
                 if event is None or record.get("event") == event:
                     out.append(record)
         return out
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants (from /proc), parents before children."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop(0)
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
 
 
 def wait_until(predicate, *, timeout_s: float, poll_s: float = 1.0, on_tick=None) -> bool:  # noqa: ANN001

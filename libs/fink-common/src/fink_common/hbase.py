@@ -6,6 +6,7 @@ Puts are upserts keyed by rowkey: a replayed micro-batch rewrites the same cells
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
@@ -29,19 +30,31 @@ class HBaseClient:
 
     def __init__(self, config: HBaseConfig, *, pool_size: int = 2, timeout_ms: int = 60_000) -> None:
         self.config = config
-        self._pool = happybase.ConnectionPool(
-            size=pool_size,
-            host=config.host,
-            port=config.port,
-            timeout=timeout_ms,
-            table_prefix=config.table_prefix or None,
-            table_prefix_separator=b"_",
-        )
+        self._pool_size = pool_size
+        self._timeout_ms = timeout_ms
+        self._pool: happybase.ConnectionPool | None = None
+        self._pool_lock = threading.Lock()
+
+    def _connection_pool(self) -> happybase.ConnectionPool:
+        """The pool, made on first use: happybase opens its first connection in the pool's constructor, so
+        making it here (inside `connection`, under each call's retries) lets a client be created, e.g. by a
+        Spark task, while HBase is down, and wait for it like any other call instead of failing at once."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = happybase.ConnectionPool(
+                    size=self._pool_size,
+                    host=self.config.host,
+                    port=self.config.port,
+                    timeout=self._timeout_ms,
+                    table_prefix=self.config.table_prefix or None,
+                    table_prefix_separator=b"_",
+                )
+            return self._pool
 
     @contextmanager
     def connection(self) -> Iterator[happybase.Connection]:
         try:
-            with self._pool.connection() as conn:
+            with self._connection_pool().connection() as conn:
                 yield conn
         except _IO_ERRORS as exc:
             raise ServiceUnavailableError(

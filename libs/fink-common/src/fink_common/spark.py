@@ -19,6 +19,7 @@ from pyspark.sql import SparkSession
 
 from fink_common.config import SparkConfig
 from fink_common.jars import spark_jars
+from fink_common.logging import STAGE_ENV, VERSION_ENV
 from fink_common.pyfiles import ship_packages
 
 __all__ = ["build_spark_session", "session_settings", "cluster_settings"]
@@ -95,7 +96,10 @@ def build_spark_session(app_name: str, config: SparkConfig, extra: Mapping[str, 
     if local_ip is not None:
         os.environ.setdefault("SPARK_LOCAL_IP", local_ip)
     builder = SparkSession.builder.appName(app_name)
-    for key, value in session_settings(config, extra).items():
+    # Executors of a cluster do not inherit the driver's environment: give their Python workers the stage
+    # name and version that `configure_logging` left there, so that their log lines are the stage's JSON too.
+    log_env = {f"spark.executorEnv.{var}": os.environ[var] for var in (STAGE_ENV, VERSION_ENV) if var in os.environ}
+    for key, value in {**log_env, **session_settings(config, extra)}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(config.log_level)
