@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from events import MODULES, STAGES, Batch, finish, first_event, micro_batches, read_events
-from fink_cli.lake import read_columns
-from fink_cli.processes import StageProcess, wait_until
 from memory import MemorySampler
 
+from fink_cli.lake import read_columns
+from fink_cli.processes import StageProcess, wait_until
 from fink_common.lake import LakePaths
 
 __all__ = ["Broker", "Progress"]

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import BENCH_DIR, DEFAULT_WORK_DIR, RESULTS_DIR, machine_info, markdown_table, workload, write_json
+
 from fink_cli.chaos import VICTIMS, ChaosOptions, ChaosResult, run_chaos
 from fink_cli.service_container import image_tag
-
 from fink_common.datasets import sample_dir
 
 REPO = BENCH_DIR.parent

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 from containers import free_port, hbase_image, start_labelled, wait_healthy
-from fink_cli.processes import StageProcess, wait_until
-from fink_cli.readback import scan_cells
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from testcontainers.core.container import DockerContainer
 
 from fink_archive.tables import ArchiveTables, is_schema_row
+from fink_cli.processes import StageProcess, wait_until
+from fink_cli.readback import scan_cells
 from fink_common.config import HBaseConfig
 from fink_common.datasets import sample_files
 from fink_common.errors import ServiceUnavailableError

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 
 from containers import image_name
-from fink_cli.chaos import VICTIMS, ChaosOptions, run_chaos
 
+from fink_cli.chaos import VICTIMS, ChaosOptions, run_chaos
 from fink_common.datasets import sample_dir
 from fink_datasim.generate import generate
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 from containers import HBASE_INTERNAL, KAFKA_INTERNAL, read_version, start_labelled
-from fink_cli.reconcile import RunContext, build_report
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
+from fink_cli.reconcile import RunContext, build_report
 from fink_common.config import HBaseConfig
 from fink_common.datasets import datasim_dir
 from fink_common.kafka import ensure_topics

@@ -8,7 +8,6 @@ import uuid
 from pathlib import Path
 
 from fink_cli.demo import DemoOptions, run_demo
-
 from fink_common.datasets import sample_dir
 from fink_common.hbase import HBaseClient
 

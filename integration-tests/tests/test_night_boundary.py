@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
-from fink_cli.lake import read_columns
-from fink_cli.readback import scan_cells
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from fink_archive.config import load_config as archive_config
 from fink_archive.job import start as archive_start
 from fink_archive.tables import ArchiveTables, is_schema_row
+from fink_cli.lake import read_columns
+from fink_cli.readback import scan_cells
 from fink_common.avro import decode_alert
 from fink_common.config import HBaseConfig
 from fink_common.datasets import sample_files

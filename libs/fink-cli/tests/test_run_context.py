@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fink_cli.reconcile import RunContext
 
+from fink_cli.reconcile import RunContext
 from fink_common.config import HBaseConfig
 from fink_common.errors import ConfigError
 

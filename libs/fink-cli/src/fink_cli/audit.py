@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from fink_archive.tables import ArchiveTables, is_schema_row, sky_pixels
 from fink_cli.lake import read_columns
 from fink_cli.readback import read_topic, scan_cells
 from fink_cli.reconcile import RunContext
-
-from fink_archive.tables import ArchiveTables, is_schema_row, sky_pixels
 from fink_common.hbase import HBaseClient
 from fink_common.lake import LakePaths
 from fink_distribution.registry import evaluate_filters, required_columns, resolve_filters

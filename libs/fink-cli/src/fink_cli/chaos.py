@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import TopicPartition
+
 from fink_cli.audit import Audit, audit_run
 from fink_cli.checkpoint import committed_files, committed_kafka_offsets, in_flight, lake_files
 from fink_cli.demo import STAGES, stage_env
 from fink_cli.processes import StageFailed, StageProcess
 from fink_cli.reconcile import RunContext, build_report
 from fink_cli.service_container import ServiceContainer, hbase_service, kafka_service, remove_orphans
-
 from fink_common.config import HBaseConfig, parse_host_port
 from fink_common.errors import FinkError, ServiceUnavailableError
 from fink_common.kafka import ensure_topics, make_consumer

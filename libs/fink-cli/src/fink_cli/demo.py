@@ -18,7 +18,6 @@ from pathlib import Path
 from fink_cli.lake import read_columns, rows_per_night
 from fink_cli.processes import StageFailed, StageProcess, wait_until
 from fink_cli.reconcile import RunContext, build_report
-
 from fink_common.config import HBaseConfig, parse_host_port
 from fink_common.errors import FinkError
 from fink_common.hbase import HBaseClient
