@@ -52,7 +52,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> ArchiveConfig:
         spark=spark,
         lake=lake,
         survey=survey,
-        max_files_per_trigger=env.int("FINK_MAX_FILES_PER_TRIGGER", 10, minimum=1),
+        max_files_per_trigger=env.int("FINK_MAX_FILES_PER_TRIGGER", 4, minimum=1),  # bounded batches under a backlog
         trigger_seconds=env.float("FINK_TRIGGER_SECONDS", 2.0, minimum=0.0),
         available_now=env.bool("FINK_AVAILABLE_NOW", False),
     )

@@ -9,7 +9,7 @@
 | FINK_SURVEY | ztf | survey suffix of the topics (`<prefix><filter>_<survey>`) |
 | FINK_TOPIC_PREFIX | fink_ | prefix of every topic: filters, `<prefix>schemas`, `<prefix>distribution_commits` |
 | FINK_TRANSACTIONAL_ID | `<prefix>distribution_<survey>` | Kafka transactional.id, stable per stage instance |
-| FINK_MAX_FILES_PER_TRIGGER | 10 | science parquet files per micro-batch |
+| FINK_MAX_FILES_PER_TRIGGER | 4 | science parquet files per micro-batch (bounds a backlog's batch and the driver's memory) |
 | FINK_TRIGGER_SECONDS | 2 | micro-batch interval |
 | FINK_AVAILABLE_NOW | false | process what is in the science table, then stop |
 | FINK_SOURCE_WAIT_SECONDS | 600 | how long to wait at start for the first science file |
@@ -109,7 +109,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> DistributionConfig:
         survey=survey,
         topic_prefix=prefix,
         transactional_id=transactional_id,
-        max_files_per_trigger=env.int("FINK_MAX_FILES_PER_TRIGGER", 10, minimum=1),
+        max_files_per_trigger=env.int("FINK_MAX_FILES_PER_TRIGGER", 4, minimum=1),  # bounded batches under a backlog
         trigger_seconds=env.float("FINK_TRIGGER_SECONDS", 2.0, minimum=0.0),
         available_now=env.bool("FINK_AVAILABLE_NOW", False),
         source_wait_seconds=env.float("FINK_SOURCE_WAIT_SECONDS", 600.0, minimum=0.0),

@@ -56,6 +56,13 @@ def read_query_id(config: DistributionConfig) -> str:
         raise FinkError(f"no streaming query id in {path} ({exc}); has the query been started?") from exc
 
 
+#: The message rows reach the driver one partition at a time (plus one prefetched): spreading them over this
+#: many partitions bounds the driver's memory whatever the batch size. After the deduplication shuffle a
+#: batch has only `spark.sql.shuffle.partitions` (2) partitions, and a backlog of 25,000 alerts in two task
+#: results overflowed a 1 GB driver (java.lang.OutOfMemoryError in the chaos run).
+TRANSFER_PARTITIONS = 8
+
+
 @dataclass
 class BatchPass:
     """One pass over the message rows of a batch (`transform.encode_messages`), streamed to the driver:
@@ -68,7 +75,7 @@ class BatchPass:
 
     def __call__(self) -> Iterator[Outgoing]:
         self.alerts, self.failed = 0, Counter()
-        for row in self.rows.toLocalIterator(prefetchPartitions=True):
+        for row in self.rows.repartition(TRANSFER_PARTITIONS).toLocalIterator(prefetchPartitions=True):
             self.alerts += 1
             self.failed.update(row.failed)
             if row.value is not None:
