@@ -87,8 +87,9 @@ def publish_files(
     """Move a batch's staged parquet files into `root/<partition>=<value>/batch-<id>-<k>.parquet`.
 
     `files` maps each partition value to the files of the batch holding rows of it. A replayed batch first
-    removes its own earlier files, so the result is the same however often a batch is published. Returns
-    the rows per value (from the files' footers), without the values that got no rows.
+    removes its own earlier files, so the result is the same however often a batch is published. The batch's
+    staging folder is removed afterwards. Returns the rows per value (from the files' footers), without the
+    values that got no rows.
     """
     counts: dict[str, int] = {}
     for value, paths in sorted(files.items()):
@@ -103,6 +104,7 @@ def publish_files(
             os.replace(path, target_dir / batch_file_name(batch_id, part))
         if rows:
             counts[value] = rows
+    shutil.rmtree(staging_dir(root, batch_id), ignore_errors=True)
     return counts
 
 
@@ -122,9 +124,7 @@ def write_batch(df: DataFrame, root: Path | str, batch_id: int, *, partition: st
         for folder in staging.glob(f"{prefix}*")
         if folder.is_dir()
     }
-    counts = publish_files(root, batch_id, files, partition=partition)
-    shutil.rmtree(staging, ignore_errors=True)
-    return counts
+    return publish_files(root, batch_id, files, partition=partition)
 
 
 def wait_for_files(path: Path | str, *, timeout_s: float, poll_s: float = 2.0) -> None:

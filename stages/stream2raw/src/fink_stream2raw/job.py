@@ -74,9 +74,7 @@ def _publish(root: Path, batch_id: int, manifest: list[tuple[str, str, str, int]
     for kind, night, path, _ in manifest:
         if kind == dataset:
             files.setdefault(night, []).append(path)
-    counts = publish_files(root, batch_id, files)
-    shutil.rmtree(staging_dir(root, batch_id), ignore_errors=True)
-    return counts
+    return publish_files(root, batch_id, files)
 
 
 def build_query(spark: SparkSession, config: Stream2RawConfig) -> DataFrame:
