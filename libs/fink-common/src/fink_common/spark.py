@@ -56,6 +56,9 @@ def session_settings(config: SparkConfig, extra: Mapping[str, str] | None = None
         # an alert with its cutouts is ~65 kB: the default 4096-row parquet batches (~270 MB each, per task)
         # do not fit a 1 GB driver; 256 rows is ~16 MB and still amortises the per-batch cost
         "spark.sql.parquet.columnarReaderBatchSize": "256",
+        # the same for a persisted micro-batch (raw2science, archive): the default 10,000-row cache batches
+        # (~650 MB of alerts with cutouts, built in memory before they can spill) ran the archive out of heap
+        "spark.sql.inMemoryColumnarStorage.batchSize": "256",
         "spark.sql.streaming.metricsEnabled": "true",
         "spark.sql.adaptive.enabled": "false",
         # nights are partition folders `night=YYYYMMDD`: keep them strings, never infer integers

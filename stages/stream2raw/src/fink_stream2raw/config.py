@@ -42,8 +42,11 @@ class Stream2RawConfig:
             "failOnDataLoss": "true" if self.fail_on_data_loss else "false",
             "maxOffsetsPerTrigger": str(self.max_offsets_per_trigger),
             "minPartitions": str(self.min_partitions),
-            "kafka.fetch.max.bytes": str(64 * 1024 * 1024),
-            "kafka.max.partition.fetch.bytes": str(20 * 1024 * 1024),
+            # fetch buffers are per task (and a consumer may be cached per task): 64 MB ran a 1 GB driver out of
+            # heap under a backlog. A message larger than these still comes through (the broker returns at
+            # least one record batch per fetch), so they bound memory, not the message size.
+            "kafka.fetch.max.bytes": str(16 * 1024 * 1024),
+            "kafka.max.partition.fetch.bytes": str(8 * 1024 * 1024),
         }
         if self.topic_pattern:
             options["subscribePattern"] = self.topic_pattern

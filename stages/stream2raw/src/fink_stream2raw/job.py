@@ -77,6 +77,10 @@ def _publish(root: Path, batch_id: int, manifest: list[tuple[str, str, str, int]
     return publish_files(root, batch_id, files)
 
 
+#: The writer tasks get Kafka messages (~65 kB each) in Arrow batches: 500 per batch is ~33 MB per task.
+SESSION_SETTINGS = {"spark.sql.execution.arrow.maxRecordsPerBatch": "500"}
+
+
 def build_query(spark: SparkSession, config: Stream2RawConfig) -> DataFrame:
     """The streaming DataFrame of Kafka messages (no sink yet): the sink decodes and writes them."""
     return spark.readStream.format("kafka").options(**config.source_options()).load()
@@ -84,7 +88,7 @@ def build_query(spark: SparkSession, config: Stream2RawConfig) -> DataFrame:
 
 def start(config: Stream2RawConfig, spark: SparkSession | None = None) -> tuple[StreamingQuery, BatchSink]:
     """Start the streaming query; the caller awaits or stops it."""
-    spark = spark or build_spark_session(f"fink-{STAGE}", config.spark)
+    spark = spark or build_spark_session(f"fink-{STAGE}", config.spark, SESSION_SETTINGS)
     sink = BatchSink(config)
     log.info("starting", source=config.source_options(), lake=str(config.lake.root), available_now=config.available_now)
     query = start_foreach_batch(build_query(spark, config), sink, name=STAGE, settings=config)
