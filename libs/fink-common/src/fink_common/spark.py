@@ -25,6 +25,7 @@ from fink_common.pyfiles import ship_packages
 __all__ = ["build_spark_session", "session_settings", "cluster_settings"]
 
 _WILDCARDS = ("0.0.0.0", "::")
+_JAVA_OPTIONS = "-Dio.netty.tryReflectionSetAccessible=true -XX:+ExitOnOutOfMemoryError"
 
 
 def cluster_settings(config: SparkConfig) -> dict[str, str]:
@@ -56,8 +57,8 @@ def session_settings(config: SparkConfig, extra: Mapping[str, str] | None = None
         # an alert with its cutouts is ~65 kB: the default 4096-row parquet batches (~270 MB each, per task)
         # do not fit a 1 GB driver; 256 rows is ~16 MB and still amortises the per-batch cost
         "spark.sql.parquet.columnarReaderBatchSize": "256",
-        # the same for a persisted micro-batch (raw2science, archive): the default 10,000-row cache batches
-        # (~650 MB of alerts with cutouts, built in memory before they can spill) ran the archive out of heap
+        # the same for a persisted micro-batch (raw2science): a default 10,000-row cache batch of alerts with
+        # cutouts is ~650 MB, built in memory before it can spill
         "spark.sql.inMemoryColumnarStorage.batchSize": "256",
         "spark.sql.streaming.metricsEnabled": "true",
         "spark.sql.adaptive.enabled": "false",
@@ -66,8 +67,10 @@ def session_settings(config: SparkConfig, extra: Mapping[str, str] | None = None
         # where the driver listens, and the address executors (and the block managers) use to reach it
         "spark.driver.bindAddress": config.driver_bind_address,
         "spark.driver.host": config.driver_host,
-        "spark.driver.extraJavaOptions": "-Dio.netty.tryReflectionSetAccessible=true",
-        "spark.executor.extraJavaOptions": "-Dio.netty.tryReflectionSetAccessible=true",
+        # an OutOfMemoryError ends the JVM at once, so the stage exits and is restarted from its checkpoint;
+        # without it a 100k chaos run saw an archive JVM stay up, hung, after an OOM in its exception handlers
+        "spark.driver.extraJavaOptions": _JAVA_OPTIONS,
+        "spark.executor.extraJavaOptions": _JAVA_OPTIONS,
     }
     if config.driver_port is not None:
         settings["spark.driver.port"] = str(config.driver_port)

@@ -42,11 +42,12 @@ class Stream2RawConfig:
             "failOnDataLoss": "true" if self.fail_on_data_loss else "false",
             "maxOffsetsPerTrigger": str(self.max_offsets_per_trigger),
             "minPartitions": str(self.min_partitions),
-            # fetch buffers are per task (and a consumer may be cached per task): 64 MB ran a 1 GB driver out of
-            # heap under a backlog. A message larger than these still comes through (the broker returns at
-            # least one record batch per fetch), so they bound memory, not the message size.
-            "kafka.fetch.max.bytes": str(16 * 1024 * 1024),
-            "kafka.max.partition.fetch.bytes": str(8 * 1024 * 1024),
+            # Each fetch response is one heap buffer, per task. In a 1 GB G1 heap (1 MB regions) a buffer of
+            # 16-64 MB needs that many contiguous free regions, and the 100k chaos runs ran out of heap there.
+            # 4 MB still holds ~60 alerts per fetch. A larger message still comes through (the broker returns
+            # at least one record batch per fetch): these bound memory, not the message size.
+            "kafka.fetch.max.bytes": str(4 * 1024 * 1024),
+            "kafka.max.partition.fetch.bytes": str(2 * 1024 * 1024),
         }
         if self.topic_pattern:
             options["subscribePattern"] = self.topic_pattern
