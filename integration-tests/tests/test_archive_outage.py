@@ -96,6 +96,11 @@ def _json_lines(path: Path) -> list[dict[str, object]]:
     return out
 
 
+def _logged_alerts(log: Path) -> int:
+    """Alerts the stage's finished micro-batches took in, from their JSON log lines."""
+    return sum(int(e["alerts_in"]) for e in _json_lines(log) if e.get("event") == "micro-batch")
+
+
 def _archived(client: HBaseClient) -> list[int] | None:
     """The candids of the main table's rows; None while HBase does not answer (it may still be booting)."""
     try:
@@ -140,10 +145,12 @@ def test_archive_stage_rides_out_a_60_s_hbase_outage(
         restarted.join()
         wait_healthy(container)
 
-        # the stage catches up on its own: every alert archived, once
+        # the stage catches up on its own: every alert archived, once, and its micro-batch finished (the cells
+        # are written before the night statistics and the batch's log line: stopping in between would cut it)
         assert wait_until(
-            lambda: sorted(_archived(client) or []) == sorted(candids), timeout_s=600, poll_s=5.0, on_tick=stage.check_alive
-        ), stage.tail(40)
+            lambda: sorted(_archived(client) or []) == sorted(candids) and _logged_alerts(tmp_path / "archive.log") >= len(candids),
+            timeout_s=600, poll_s=5.0, on_tick=stage.check_alive,
+        ), stage.tail(40)  # fmt: skip
         assert stage.returncode is None  # it never exited
     finally:
         code = stage.stop()

@@ -37,6 +37,13 @@ def test_running_session_has_connectors_loaded(spark: SparkSession) -> None:
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
 
 
+def test_running_jvm_exits_on_out_of_memory(spark: SparkSession) -> None:
+    """A stage whose JVM ran out of heap must exit (and be restarted), not linger half-dead."""
+    jvm = spark.sparkContext._jvm
+    arguments = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert "-XX:+ExitOnOutOfMemoryError" in arguments, arguments
+
+
 def test_to_avro_from_avro_round_trip(spark: SparkSession) -> None:
     from pyspark.sql.avro.functions import from_avro, to_avro
 
