@@ -54,9 +54,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> Raw2ScienceConfig:
         spark=spark,
         lake=lake,
         modules=tuple(modules),
-        # stream2raw writes ~2,500 alerts per file (5,000 per batch over 2 tasks): 4 files keep a backlog's micro-batch
-        # near 10,000 alerts, what a 1 GB driver handles (20 files, 50,000 alerts, ran out of heap in the chaos run)
-        max_files_per_trigger=env.int("FINK_MAX_FILES_PER_TRIGGER", 4, minimum=1),
+        # stream2raw writes ~2,500 alerts per file (5,000 per batch over 2 tasks): 2 files keep a backlog's micro-batch
+        # near 5,000 alerts. On a pre-filled 100k raw lake, 4 files (10,000 alerts) ran a 1 GB and a 2 GB driver out of
+        # heap at the second micro-batch; 2 files ran all 20 in 1 GB (bench/README.md, scaling)
+        max_files_per_trigger=env.int("FINK_MAX_FILES_PER_TRIGGER", 2, minimum=1),
         trigger_seconds=env.float("FINK_TRIGGER_SECONDS", 2.0, minimum=0.0),
         available_now=env.bool("FINK_AVAILABLE_NOW", False),
         dedup_delay=_delay(env, "FINK_DEDUP_DELAY", "6 hours"),
