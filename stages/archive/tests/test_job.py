@@ -22,6 +22,7 @@ from fink_archive.statistics import NightStatistics
 from fink_archive.store import ArchiveStore
 from fink_archive.tables import (
     decode_cells,
+    history_rowkey,
     jd_key,
     main_rowkey,
     object_prefix,
@@ -73,7 +74,7 @@ def expected(spark: SparkSession, lake: Path) -> pd.DataFrame:
         "objectId", "candid", "night", "roid", "classification",
         F.col("candidate.jd").alias("jd"), F.col("candidate.fid").alias("fid"),
         F.col("candidate.ra").alias("ra"), F.col("candidate.dec").alias("dec"),
-        F.col("candidate.ssnamenr").alias("ssnamenr"),
+        F.col("candidate.ssnamenr").alias("ssnamenr"), "prv_candidates",
     ).toPandas()  # fmt: skip
 
 
@@ -121,7 +122,18 @@ def _expected_counts(expected: pd.DataFrame) -> dict[str, int]:
         "ztf.pixel128": int((expected["ra"].notna() & expected["dec"].notna()).sum()),
         "ztf.jd": len(expected),
         "ztf.ssnamenr": int(sso.sum()),
+        "ztf.history": len(history_keys(expected)),
         "ztf.statistics": expected["night"].nunique(),
+    }
+
+
+def history_keys(expected: pd.DataFrame) -> set[str]:
+    """The history table's rowkeys: one per (object, point of any of its alerts' prv_candidates)."""
+    return {
+        history_rowkey(object_id, point["jd"])
+        for object_id, history in zip(expected["objectId"], expected["prv_candidates"], strict=True)
+        for point in (history if history is not None else [])
+        if point["jd"] is not None
     }
 
 

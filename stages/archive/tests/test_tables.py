@@ -63,8 +63,9 @@ def test_table_names_and_families() -> None:
     tables = ArchiveTables("ztf")
     families = tables.families()
     assert list(families) == [
-        "ztf", "ztf.cutouts", "ztf.class", "ztf.pixel128", "ztf.jd", "ztf.ssnamenr", "ztf.statistics",
+        "ztf", "ztf.cutouts", "ztf.class", "ztf.pixel128", "ztf.jd", "ztf.ssnamenr", "ztf.history", "ztf.statistics",
     ]  # fmt: skip
+    assert families["ztf.history"] == ("i",)
     assert families["ztf"] == ("i", "d") and families["ztf.cutouts"] == ("i", "b")
     assert families["ztf.statistics"] == ("basic", "class")
 

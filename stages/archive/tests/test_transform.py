@@ -14,6 +14,7 @@ from pyspark.sql import DataFrame, SparkSession
 from fink_archive.tables import (
     ArchiveTables,
     decode_cells,
+    history_rowkey,
     index_rowkey,
     main_rowkey,
     pixel_key,
@@ -25,6 +26,7 @@ from fink_archive.transform import (
     archive_cells,
     class_index_cells,
     cutout_cells,
+    history_cells,
     main_cells,
     pixel_index_cells,
     schema_cells,
@@ -84,7 +86,10 @@ def keyed(spark: SparkSession) -> DataFrame:
         _alert("ZTF18acurdfi", 11, JD),
         _alert("ZTF18acurdfi", 12, JD),  # same object and jd, another candid: must stay apart
         _alert("ZTF18acurdfi", 13, 2460235.6150116, magpsf=None, classification=None, ra=None),
-        _alert("ZTF18acurdfi", 14, 2460236.145956713, lc_features_g={"n_points": 0.0, "mean": math.nan}),
+        _alert(
+            "ZTF18acurdfi", 14, 2460236.145956713, lc_features_g={"n_points": 0.0, "mean": math.nan},
+            prv_candidates=[{"jd": 2460230.5, "magpsf": 19.0}, {"jd": 2460231.5, "magpsf": None}, {"jd": None, "magpsf": 20.0}],
+        ),  # fmt: skip
         _alert("ZTF23abihzbq", 15, 999999.5, roid=3, ssnamenr="null"),  # roid 3 without a name
         _alert("ZTF23abihzbq", 16, 2460236.2, ssnamenr="15938"),  # a name without roid 3
         _alert(None, 17, JD),  # no objectId: no key, no row anywhere
@@ -175,7 +180,24 @@ def test_archive_cells_is_the_union_of_the_tables(keyed: DataFrame) -> None:
     counts = {r["table"]: r["count"] for r in archive_cells(keyed, tables).groupBy("table").count().collect()}
     assert counts == {
         "ztf": 6, "ztf.cutouts": 6, "ztf.class": 5, "ztf.pixel128": 5, "ztf.jd": 6, "ztf.ssnamenr": 2,
+        "ztf.history": 7,  # rows to put, not distinct keys: alerts of one object repeat their points (3 keys)
     }  # fmt: skip
+
+
+def test_history_cells_hold_one_row_per_object_and_point(keyed: DataFrame) -> None:
+    rows = history_cells(keyed).collect()
+    cells = {r["rowkey"]: dict(r["cells"]) for r in rows}
+    # four ZTF18acurdfi alerts repeat the 2460230.5 point (same key, same cells); a point without jd has no key
+    assert set(cells) == {
+        history_rowkey("ZTF18acurdfi", 2460230.5),
+        history_rowkey("ZTF18acurdfi", 2460231.5),
+        history_rowkey("ZTF23abihzbq", 2460230.5),
+    }
+    assert len(rows) == 7  # 6 keyed alerts' points + the upper limit; the unkeyed alerts (17, 18) give none
+    detection = cells[history_rowkey("ZTF18acurdfi", 2460230.5)]
+    assert detection == {"i:objectId": b"ZTF18acurdfi", "i:jd": b"2460230.5", "i:magpsf": b"19.0"}
+    upper = cells[history_rowkey("ZTF18acurdfi", 2460231.5)]
+    assert "i:magpsf" not in upper and upper["i:jd"] == b"2460231.5"  # an upper limit: no magnitude
 
 
 def test_missing_key_columns_are_reported(spark: SparkSession) -> None:

@@ -13,6 +13,7 @@ Tables (names are unprefixed; `FINK_HBASE_TABLE_PREFIX` adds `<prefix>_` in fron
 | `<survey>.pixel128` | `pixel_jd_objectId_candid` | `i`: same |
 | `<survey>.jd` | `jd_objectId_candid` | `i`: same |
 | `<survey>.ssnamenr` | `ssnamenr_jd_objectId_candid` | `i`: same (alerts with roid 3 or a ssnamenr) |
+| `<survey>.history` | `objectId_jd` | `i`: objectId and `HISTORY_POINT_COLUMNS` of each point of the alerts' `prv_candidates` (detections and upper limits, which have no magpsf) |
 | `<survey>.statistics` | `<survey>_<night>` | `basic`: night, alerts, objects, exposures, n_g, n_r, n_i; `class`: one count per classification |
 
 Every table also holds one schema row `schema_<archive version>` whose cells name the type of each column.
@@ -44,6 +45,7 @@ import numpy as np
 
 __all__ = [
     "BANDS",
+    "HISTORY_POINT_COLUMNS",
     "INDEX_COLUMNS",
     "JD_DECIMALS",
     "JD_WIDTH",
@@ -55,6 +57,7 @@ __all__ = [
     "cone_pixels",
     "decode_cells",
     "decode_value",
+    "history_rowkey",
     "index_rowkey",
     "is_schema_row",
     "jd_key",
@@ -103,6 +106,24 @@ INDEX_COLUMNS: tuple[tuple[str, str], ...] = (
     ("anomaly_score", "anomaly_score"),
     ("night", "night"),
 )
+#: Fields of a history point (`prv_candidates` item) kept in the history table, when the survey has them.
+#: Enough to draw a light curve with its upper limits and to judge each point (rb, drb, isdiffpos).
+HISTORY_POINT_COLUMNS: tuple[str, ...] = (
+    "jd",
+    "fid",
+    "pid",
+    "candid",
+    "magpsf",
+    "sigmapsf",
+    "diffmaglim",
+    "isdiffpos",
+    "ra",
+    "dec",
+    "rb",
+    "drb",
+    "magzpsci",
+    "programid",
+)
 
 
 @dataclass(frozen=True)
@@ -136,6 +157,11 @@ class ArchiveTables:
         return f"{self.survey}.ssnamenr"
 
     @property
+    def history(self) -> str:
+        """The points of the alerts' histories (`prv_candidates`): older detections and upper limits."""
+        return f"{self.survey}.history"
+
+    @property
     def statistics(self) -> str:
         return f"{self.survey}.statistics"
 
@@ -147,6 +173,7 @@ class ArchiveTables:
         """Every table of the archive -> its column families (in creation order)."""
         out = {self.main: ("i", "d"), self.cutouts: ("i", "b")}
         out.update({name: ("i",) for name in self.indexes})
+        out[self.history] = ("i",)
         out[self.statistics] = ("basic", "class")
         return out
 
@@ -169,6 +196,11 @@ def main_rowkey(object_id: str, jd: float, candid: int) -> str:
 def object_prefix(object_id: str) -> bytes:
     """Prefix of every main/cutouts row of one object (a scan returns them in jd order)."""
     return f"{object_id}{KEY_SEP}".encode()
+
+
+def history_rowkey(object_id: str, jd: float) -> str:
+    """Key of a history point: `objectId_jd` (one point per object and exposure, whichever alert listed it)."""
+    return KEY_SEP.join((object_id, jd_key(jd)))
 
 
 def parse_main_rowkey(key: bytes | str) -> tuple[str, float, int]:

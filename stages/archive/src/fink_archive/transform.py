@@ -27,7 +27,7 @@ from pyspark.sql import types as T
 from pyspark.sql.functions import pandas_udf
 
 from fink_archive.statistics import STATISTICS_TYPES
-from fink_archive.tables import INDEX_COLUMNS, KEY_SEP, UNNAMED_SSO, ArchiveTables, jd_key, pixel_key, sky_pixels
+from fink_archive.tables import HISTORY_POINT_COLUMNS, INDEX_COLUMNS, KEY_SEP, UNNAMED_SSO, ArchiveTables, jd_key, pixel_key, sky_pixels
 from fink_common.errors import SchemaError
 
 __all__ = [
@@ -41,6 +41,8 @@ __all__ = [
     "cutout_cells",
     "cutout_plan",
     "has_key",
+    "history_cells",
+    "history_plan",
     "index_plan",
     "main_cells",
     "main_plan",
@@ -53,7 +55,8 @@ __all__ = [
 
 #: Top-level alert fields archived in family `i` of the main table (with `candidate.*` and `*_version`).
 SURVEY_COLUMNS = ("objectId", "candid", "schemavsn", "publisher")
-#: History arrays: not archived (an object's light curve is the prefix scan of its alerts).
+#: History arrays: not in the main table (an object's alerts are the prefix scan of its rows); the points of
+#: `prv_candidates` go to the history table, one row per object and exposure (`history_cells`).
 HISTORY_COLUMNS = ("prv_candidates", "fp_hists")
 #: Cutout structs {fileName, stampData}: their bytes go to the cutouts table only.
 CUTOUT_COLUMNS = ("cutoutScience", "cutoutTemplate", "cutoutDifference")
@@ -63,6 +66,7 @@ REQUIRED_COLUMNS = ("objectId", "candid", "candidate.jd", "night")
 _JD = "__jd_key"
 _MAIN = "__main_key"
 _PIXEL = "__pixel_key"
+_POINT = "__point"
 _VERSION = "archive_version"
 _ISO = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"
 
@@ -196,6 +200,23 @@ def index_plan(schema: T.StructType) -> list[Cell]:
     return cells
 
 
+def _history_item(schema: T.StructType) -> T.StructType | None:
+    kind = _fields(schema).get(HISTORY_COLUMNS[0])
+    if isinstance(kind, T.ArrayType) and isinstance(kind.elementType, T.StructType):
+        return kind.elementType
+    return None
+
+
+def history_plan(schema: T.StructType) -> list[Cell]:
+    """Family `i`: objectId and the `HISTORY_POINT_COLUMNS` that a history point (`prv_candidates` item) has."""
+    cells = [Cell("i:objectId", "objectId", T.StringType())]
+    item = _history_item(schema)
+    if item is not None:
+        names = set(item.fieldNames())
+        cells += [Cell(f"i:{n}", f"{_POINT}.{n}", item[n].dataType) for n in HISTORY_POINT_COLUMNS if n in names]
+    return cells
+
+
 # ------------------------------------------------------------------------------------------------ cells
 
 
@@ -257,6 +278,20 @@ def sso_index_cells(keyed: DataFrame) -> DataFrame:
     return _rows(rows, _index_key(F.coalesce(name, F.lit(UNNAMED_SSO))), index_plan(keyed.schema))
 
 
+def history_cells(keyed: DataFrame) -> DataFrame:
+    """`objectId_jd`, one row per point of the alerts' histories (detections and upper limits).
+
+    Alerts of one object repeat the same points: they share keys and values, so the upserts agree.
+    """
+    plan = history_plan(keyed.schema)
+    item = _history_item(keyed.schema)
+    if item is None or "jd" not in item.fieldNames():
+        return _rows(keyed.where(F.lit(False)), F.lit(""), plan)
+    points = _keyed(keyed).select("objectId", F.explode(HISTORY_COLUMNS[0]).alias(_POINT))
+    points = points.where(F.col(f"{_POINT}.jd").isNotNull())
+    return _rows(points, F.concat_ws(KEY_SEP, "objectId", _jd_keys(F.col(f"{_POINT}.jd"))), plan)
+
+
 def archive_cells(keyed: DataFrame, tables: ArchiveTables) -> DataFrame:
     """Every table's rows in one DataFrame: (table, rowkey, cells)."""
     parts = [
@@ -266,6 +301,7 @@ def archive_cells(keyed: DataFrame, tables: ArchiveTables) -> DataFrame:
         (tables.by_pixel, pixel_index_cells(keyed)),
         (tables.by_time, time_index_cells(keyed)),
         (tables.by_sso, sso_index_cells(keyed)),
+        (tables.history, history_cells(keyed)),
     ]
     frames = [rows.select(F.lit(name).alias("table"), "rowkey", "cells") for name, rows in parts]
     return reduce(DataFrame.unionByName, frames)
@@ -289,5 +325,6 @@ def schema_cells(schema: T.StructType, tables: ArchiveTables) -> dict[str, dict[
     index = _types(index_plan(keyed))
     out = {tables.main: _types(main_plan(keyed)), tables.cutouts: _types(cutout_plan(keyed))}
     out.update({name: dict(index) for name in tables.indexes})
+    out[tables.history] = _types(history_plan(keyed))
     out[tables.statistics] = {k.encode(): v.encode() for k, v in STATISTICS_TYPES.items()}
     return out
