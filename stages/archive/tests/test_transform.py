@@ -34,13 +34,12 @@ from fink_archive.transform import (
     time_index_cells,
     with_keys,
 )
-from fink_common.errors import SchemaError
 
 SCHEMA = (
     "objectId string, candid long, "
     "candidate struct<jd:double, fid:int, ra:double, dec:double, magpsf:float, sigmapsf:float, "
     "ssnamenr:string, ndethist:int, candid:long>, "
-    "prv_candidates array<struct<jd:double, magpsf:float>>, "
+    "prv_candidates array<struct<jd:double, pid:long, magpsf:float>>, "
     "cutoutScience struct<fileName:string, stampData:binary>, "
     "schemavsn string, publisher string, stream2raw_version string, roid int, "
     "lc_features_g struct<n_points:double, mean:double>, anomaly_score double, from_upper boolean, "
@@ -58,7 +57,7 @@ def _alert(object_id: str | None, candid: int | None, jd: float | None, **change
             "jd": jd, "fid": 1, "ra": 276.3167239, "dec": -11.4936657, "magpsf": 18.5, "sigmapsf": 0.1,
             "ssnamenr": "null", "ndethist": 3, "candid": candid,
         },
-        "prv_candidates": [{"jd": 2460230.5, "magpsf": 19.0}],
+        "prv_candidates": [{"jd": 2460230.5, "pid": 7, "magpsf": 19.0}],
         "cutoutScience": {"fileName": "sci.fits.gz", "stampData": b"\x1f\x8b" + bytes([candid or 0]) * 3},
         "schemavsn": "4.02", "publisher": "ZTF (www.ztf.caltech.edu)", "stream2raw_version": "0.1.0",
         "roid": 0, "lc_features_g": {"n_points": 2.0, "mean": None}, "anomaly_score": 0.5, "from_upper": False,
@@ -88,7 +87,10 @@ def keyed(spark: SparkSession) -> DataFrame:
         _alert("ZTF18acurdfi", 13, 2460235.6150116, magpsf=None, classification=None, ra=None),
         _alert(
             "ZTF18acurdfi", 14, 2460236.145956713, lc_features_g={"n_points": 0.0, "mean": math.nan},
-            prv_candidates=[{"jd": 2460230.5, "magpsf": 19.0}, {"jd": 2460231.5, "magpsf": None}, {"jd": None, "magpsf": 20.0}],
+            prv_candidates=[
+                {"jd": 2460230.5, "pid": 7, "magpsf": 19.0}, {"jd": 2460231.5, "pid": 8, "magpsf": None},
+                {"jd": 2460231.5, "pid": 9, "magpsf": 20.5}, {"jd": None, "pid": 10, "magpsf": 20.0},
+            ],
         ),  # fmt: skip
         _alert("ZTF23abihzbq", 15, 999999.5, roid=3, ssnamenr="null"),  # roid 3 without a name
         _alert("ZTF23abihzbq", 16, 2460236.2, ssnamenr="15938"),  # a name without roid 3
@@ -180,27 +182,23 @@ def test_archive_cells_is_the_union_of_the_tables(keyed: DataFrame) -> None:
     counts = {r["table"]: r["count"] for r in archive_cells(keyed, tables).groupBy("table").count().collect()}
     assert counts == {
         "ztf": 6, "ztf.cutouts": 6, "ztf.class": 5, "ztf.pixel128": 5, "ztf.jd": 6, "ztf.ssnamenr": 2,
-        "ztf.history": 7,  # rows to put, not distinct keys: alerts of one object repeat their points (3 keys)
+        "ztf.history": 8,  # rows to put, not distinct keys: alerts of one object repeat their points (4 keys)
     }  # fmt: skip
 
 
 def test_history_cells_hold_one_row_per_object_and_point(keyed: DataFrame) -> None:
     rows = history_cells(keyed).collect()
     cells = {r["rowkey"]: dict(r["cells"]) for r in rows}
-    # four ZTF18acurdfi alerts repeat the 2460230.5 point (same key, same cells); a point without jd has no key
+    # four ZTF18acurdfi alerts repeat the pid-7 point (same key, same cells); two points sharing a jd stay
+    # apart by their pid; a point without jd has no key
     assert set(cells) == {
-        history_rowkey("ZTF18acurdfi", 2460230.5),
-        history_rowkey("ZTF18acurdfi", 2460231.5),
-        history_rowkey("ZTF23abihzbq", 2460230.5),
+        history_rowkey("ZTF18acurdfi", 2460230.5, 7, None),
+        history_rowkey("ZTF18acurdfi", 2460231.5, 8, None),
+        history_rowkey("ZTF18acurdfi", 2460231.5, 9, None),
+        history_rowkey("ZTF23abihzbq", 2460230.5, 7, None),
     }
-    assert len(rows) == 7  # 6 keyed alerts' points + the upper limit; the unkeyed alerts (17, 18) give none
-    detection = cells[history_rowkey("ZTF18acurdfi", 2460230.5)]
-    assert detection == {"i:objectId": b"ZTF18acurdfi", "i:jd": b"2460230.5", "i:magpsf": b"19.0"}
-    upper = cells[history_rowkey("ZTF18acurdfi", 2460231.5)]
+    assert len(rows) == 8  # 6 keyed alerts' points + 2 more of alert 14; the unkeyed alerts (17, 18) give none
+    detection = cells[history_rowkey("ZTF18acurdfi", 2460230.5, 7, None)]
+    assert detection == {"i:objectId": b"ZTF18acurdfi", "i:jd": b"2460230.5", "i:pid": b"7", "i:magpsf": b"19.0"}
+    upper = cells[history_rowkey("ZTF18acurdfi", 2460231.5, 8, None)]
     assert "i:magpsf" not in upper and upper["i:jd"] == b"2460231.5"  # an upper limit: no magnitude
-
-
-def test_missing_key_columns_are_reported(spark: SparkSession) -> None:
-    df = spark.createDataFrame([("ZTF1", 1)], "objectId string, candid long")
-    with pytest.raises(SchemaError, match="candidate.jd, night"):
-        with_keys(df, "1")

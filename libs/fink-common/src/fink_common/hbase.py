@@ -99,13 +99,22 @@ class HBaseClient:
 
     @io_retry()
     def scan(
-        self, table: str, *, row_prefix: bytes | None = None, limit: int | None = None, columns: list[bytes] | None = None
+        self,
+        table: str,
+        *,
+        row_prefix: bytes | None = None,
+        limit: int | None = None,
+        columns: list[bytes] | None = None,
+        row_start: bytes | None = None,
+        row_stop: bytes | None = None,
+        reverse: bool = False,
     ) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        """Rows by key prefix or key range [row_start, row_stop); `reverse` walks from row_start down to
+        row_stop (exclusive), so a reversed range has row_start > row_stop. Never a server-side filter."""
+        kwargs = {"row_start": row_start, "row_stop": row_stop} if row_prefix is None else {"row_prefix": row_prefix}
         with self.connection() as conn:
-            return [
-                (k, dict(v))
-                for k, v in conn.table(table).scan(row_prefix=row_prefix, limit=limit, columns=columns)
-            ]
+            scanner = conn.table(table).scan(limit=limit, columns=columns, reverse=reverse, **kwargs)
+            return [(k, dict(v)) for k, v in scanner]
 
     @io_retry()
     def count(self, table: str, *, row_prefix: bytes | None = None) -> int:

@@ -13,7 +13,7 @@ Tables (names are unprefixed; `FINK_HBASE_TABLE_PREFIX` adds `<prefix>_` in fron
 | `<survey>.pixel128` | `pixel_jd_objectId_candid` | `i`: same |
 | `<survey>.jd` | `jd_objectId_candid` | `i`: same |
 | `<survey>.ssnamenr` | `ssnamenr_jd_objectId_candid` | `i`: same (alerts with roid 3 or a ssnamenr) |
-| `<survey>.history` | `objectId_jd` | `i`: objectId and `HISTORY_POINT_COLUMNS` of each point of the alerts' `prv_candidates` (detections and upper limits, which have no magpsf) |
+| `<survey>.history` | `objectId_jd_pid_candid` | `i`: objectId and `HISTORY_POINT_COLUMNS` of each point of the alerts' `prv_candidates` (detections and upper limits, which have no magpsf) |
 | `<survey>.statistics` | `<survey>_<night>` | `basic`: night, alerts, objects, exposures, n_g, n_r, n_i; `class`: one count per classification |
 
 Every table also holds one schema row `schema_<archive version>` whose cells name the type of each column.
@@ -198,9 +198,13 @@ def object_prefix(object_id: str) -> bytes:
     return f"{object_id}{KEY_SEP}".encode()
 
 
-def history_rowkey(object_id: str, jd: float) -> str:
-    """Key of a history point: `objectId_jd` (one point per object and exposure, whichever alert listed it)."""
-    return KEY_SEP.join((object_id, jd_key(jd)))
+def history_rowkey(object_id: str, jd: float, pid: int | None, candid: int | None) -> str:
+    """Key of a history point: `objectId_jd_pid_candid`, one row per measurement whichever alert listed it.
+
+    pid (the processed image) tells apart the upper limits of one object (candid 0: they have none), and
+    candid its detections (an image may hold two of them; the sample alerts' histories even share one jd).
+    """
+    return KEY_SEP.join((object_id, jd_key(jd), str(pid or 0), str(candid or 0)))
 
 
 def parse_main_rowkey(key: bytes | str) -> tuple[str, float, int]:

@@ -27,7 +27,16 @@ from pyspark.sql import types as T
 from pyspark.sql.functions import pandas_udf
 
 from fink_archive.statistics import STATISTICS_TYPES
-from fink_archive.tables import HISTORY_POINT_COLUMNS, INDEX_COLUMNS, KEY_SEP, UNNAMED_SSO, ArchiveTables, jd_key, pixel_key, sky_pixels
+from fink_archive.tables import (
+    HISTORY_POINT_COLUMNS,
+    INDEX_COLUMNS,
+    KEY_SEP,
+    UNNAMED_SSO,
+    ArchiveTables,
+    jd_key,
+    pixel_key,
+    sky_pixels,
+)
 from fink_common.errors import SchemaError
 
 __all__ = [
@@ -279,7 +288,7 @@ def sso_index_cells(keyed: DataFrame) -> DataFrame:
 
 
 def history_cells(keyed: DataFrame) -> DataFrame:
-    """`objectId_jd`, one row per point of the alerts' histories (detections and upper limits).
+    """`objectId_jd_pid_candid`, one row per point of the alerts' histories (detections and upper limits).
 
     Alerts of one object repeat the same points: they share keys and values, so the upserts agree.
     """
@@ -289,7 +298,11 @@ def history_cells(keyed: DataFrame) -> DataFrame:
         return _rows(keyed.where(F.lit(False)), F.lit(""), plan)
     points = _keyed(keyed).select("objectId", F.explode(HISTORY_COLUMNS[0]).alias(_POINT))
     points = points.where(F.col(f"{_POINT}.jd").isNotNull())
-    return _rows(points, F.concat_ws(KEY_SEP, "objectId", _jd_keys(F.col(f"{_POINT}.jd"))), plan)
+    ids = [
+        F.coalesce(F.col(f"{_POINT}.{name}").cast("string"), F.lit("0")) if name in item.fieldNames() else F.lit("0")
+        for name in ("pid", "candid")
+    ]
+    return _rows(points, F.concat_ws(KEY_SEP, "objectId", _jd_keys(F.col(f"{_POINT}.jd")), *ids), plan)
 
 
 def archive_cells(keyed: DataFrame, tables: ArchiveTables) -> DataFrame:

@@ -1,0 +1,87 @@
+"""Plain-text tables of query results for the terminal (`./fink query`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+__all__ = ["iso_time", "render_alerts", "render_object", "render_statistics"]
+
+_JD_UNIX_EPOCH = 2440587.5
+_BANDS = {1: "g", 2: "r", 3: "i"}
+
+
+def iso_time(jd: Any) -> str:
+    """`2460235.60426` -> `2023-10-17T02:30:08` (UTC); `-` when unknown."""
+    if jd is None or not math.isfinite(float(jd)):
+        return "-"
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=float(jd) - _JD_UNIX_EPOCH)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _num(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return format(value, fmt)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def render_object(found: Mapping[str, Any]) -> str:
+    alerts, points = found["alerts"], found["lightcurve"]
+    last = alerts[-1]
+    kinds = {k: sum(1 for p in points if p["kind"] == k) for k in ("alert", "detection", "upper")}
+    head = [
+        f"{found['objectId']}: {len(alerts)} alert(s) in the archive, ra {_num(last.get('ra'), '.6f')} "
+        f"dec {_num(last.get('dec'), '.6f')}",
+        f"latest alert: candid {last.get('candid')} at {iso_time(last.get('jd'))}, class "
+        f"{last.get('classification') or '-'}, cross-match {last.get('xmatch_name') or '-'}",
+        f"light curve: {len(points)} points ({kinds['alert']} alerts, {kinds['detection']} earlier detections, "
+        f"{kinds['upper']} upper limits)",
+        "",
+    ]
+    rows = [
+        [
+            _num(p["jd"], ".5f"), iso_time(p["jd"]), p.get("band") or "-", p["kind"],
+            _num(p.get("magpsf"), ".3f"), _num(p.get("sigmapsf"), ".3f"), _num(p.get("diffmaglim"), ".2f"),
+        ]
+        for p in points
+    ]  # fmt: skip
+    return "\n".join(head) + _table(["jd", "time (UTC)", "band", "kind", "mag", "err", "limit"], rows)
+
+
+def render_alerts(alerts: Sequence[Mapping[str, Any]], title: str, *, distance: bool = False) -> str:
+    header = ["objectId", "candid", "time (UTC)", "band", "mag", "class", "ra", "dec"]
+    if distance:
+        header.append("dist (arcsec)")
+    rows = []
+    for a in alerts:
+        row = [
+            str(a.get("objectId")), str(a.get("candid")), iso_time(a.get("jd")), _BANDS.get(a.get("fid") or 0, "-"),
+            _num(a.get("magpsf"), ".3f"), str(a.get("classification") or "-"), _num(a.get("ra"), ".6f"),
+            _num(a.get("dec"), ".6f"),
+        ]  # fmt: skip
+        if distance:
+            row.append(_num(a.get("distance_arcsec"), ".2f"))
+        rows.append(row)
+    return f"{title}\n" + (_table(header, rows) if rows else "(none)")
+
+
+def render_statistics(nights: Sequence[Mapping[str, Any]]) -> str:
+    header = ["night", "alerts", "objects", "exposures", "g", "r", "i", "classes"]
+    rows = [
+        [
+            n["night"], str(n["alerts"]), str(n["objects"]), str(n["exposures"]),
+            *(str(n["per_band"].get(b, 0)) for b in ("g", "r", "i")),
+            ", ".join(f"{k} {v}" for k, v in sorted(n["per_class"].items(), key=lambda kv: -kv[1])[:6]),
+        ]
+        for n in nights
+    ]  # fmt: skip
+    return _table(header, rows) if rows else "(no night archived)"
