@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
+from fink_cli.api import ApiProcess
 from fink_cli.demo import DemoOptions, run_demo
 from fink_common.datasets import sample_dir
 from fink_common.hbase import HBaseClient
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
 
 
 def test_demo_reconciles_the_real_alerts_exactly(kafka_bootstrap: str, hbase_client: HBaseClient, tmp_path: Path) -> None:
@@ -28,8 +47,20 @@ def test_demo_reconciles_the_real_alerts_exactly(kafka_bootstrap: str, hbase_cli
         input_topic=f"ztf_it{ns}_programid1",
         topic_prefix=f"fink_it{ns}_",
         table_prefix=f"it{ns}",
+        api_port=_free_port(),
     )
-    code = run_demo(opts)
+    api = ApiProcess(opts.home, opts.thrift, opts.table_prefix, opts.api_port or 0)
+    try:
+        code = run_demo(opts)
+        # the demo left the archive API serving what it archived
+        status, nights = _get(f"{api.url}/statistics")
+        assert status == 200 and [(n["night"], n["alerts"]) for n in nights] == [("20231017", 297)]
+        status, found = _get(f"{api.url}/objects/ZTF18adljlvp")
+        assert status == 200 and found["alerts"] and found["lightcurve"]
+        assert _get(f"{api.url}/objects/ZTF00aaaaaaa")[0] == 404
+    finally:
+        stopped = api.stop()
+    assert stopped and not api.answers()  # it was running; now it is not
     report = json.loads(report_path.read_text())
     failed = [c for c in report["checks"] if not c["ok"]]
     assert code == 0 and report["ok"] and not failed, failed

@@ -1,4 +1,4 @@
-"""`python -m fink_cli demo|report|users` (what `./fink demo`, `./fink report` and `./fink users` run)."""
+"""`python -m fink_cli demo|report|users|api` (what `./fink demo`, `./fink report`, `./fink users`, `./fink api` run)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from fink_cli.api import DEFAULT_PORT, ApiProcess
 from fink_cli.users import add_commands, run_users
 from fink_common.errors import FinkError
 
@@ -24,6 +25,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--rate", type=float, default=0.0, help="replay rate, alerts/s (default 0: as fast as possible)")
     demo.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the pipeline (default 900)")
     demo.add_argument("--report-json", type=Path, help="also write the report as JSON to this file")
+    demo.add_argument(
+        "--api-port", type=int, default=DEFAULT_PORT,
+        help=f"then serve the archive API on 127.0.0.1:PORT (default {DEFAULT_PORT}; 0: do not start it)",
+    )  # fmt: skip
     report = commands.add_parser("report", help="the reconciliation report of data already processed")
     report.add_argument("--night", help="only this observing night (YYYYMMDD)")
     report.add_argument("--report-json", type=Path, help="also write the report as JSON to this file")
@@ -35,8 +40,25 @@ def _parser() -> argparse.ArgumentParser:
         "--wait", type=float, default=0.0, metavar="SECONDS",
         help="re-check every 5 s until the report is exact or SECONDS have passed (the pipeline may still be working)",
     )  # fmt: skip
+    api = commands.add_parser("api", help="the archive API of the last demo (started by ./fink demo)")
+    api.add_argument("action", choices=["start", "stop", "status"])
+    api.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     add_commands(commands)
     return parser
+
+
+def _run_api(args: argparse.Namespace, state: Path) -> int:
+    from fink_cli.demo import DemoOptions
+
+    # the demo's archive: its Thrift address and table prefix (the dataclass defaults)
+    api = ApiProcess(state / "demo", DemoOptions.thrift, DemoOptions.table_prefix, args.port)
+    if args.action == "stop":
+        print("archive API stopped" if api.stop() else "no archive API was running")
+    elif args.action == "start":
+        print(f"archive API at {api.start()} (docs: {api.url}/docs; log: {api.log_path})")
+    else:
+        print(f"archive API at {api.url}: {'answers' if api.answers() else 'not running'}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,10 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "users":
             return run_users(args, state)
+        if args.command == "api":
+            return _run_api(args, state)
         if args.command == "demo":
             from fink_cli.demo import DemoOptions, run_demo
 
-            opts = DemoOptions(repo, state, args.alerts, args.n, args.seed, args.rate, args.timeout, args.report_json)
+            opts = DemoOptions(
+                repo, state, args.alerts, args.n, args.seed, args.rate, args.timeout, args.report_json,
+                api_port=args.api_port or None,
+            )  # fmt: skip
             return run_demo(opts)
         from fink_cli.demo import load_run
         from fink_cli.reconcile import RunContext, build_report
