@@ -199,15 +199,16 @@ def test_list_topics_shows_the_filter_topics_only(
     config = published.config
     assert main(["--bootstrap", kafka_bootstrap, "--list-topics", "--schema-topic", config.schema_topic]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["topic", "filter", "messages", "schema", "topic"]
-    listed = {fields[0]: fields for fields in (line.split() for line in lines[1:])}
+    assert lines[0].split() == ["topic", "filter", "offsets", "schema", "topic"]
+    assert lines[-1].startswith("(offsets: the alerts plus one Kafka transaction marker")
+    listed = {fields[0]: fields for fields in (line.split() for line in lines[1:-1])}
     assert set(listed) == set(config.topics.values())  # no schema, commit or `__` topic
     for name, topic in config.topics.items():
         assert listed[topic][1] == name
         # watermarks: the messages plus one transaction marker per committed batch at most
         assert published.counts[topic] <= int(listed[topic][2]) <= published.counts[topic] + 3 * 2
     assert main(["--bootstrap", kafka_bootstrap, "--list-topics"]) == 0  # every prefix: ours among them
-    assert set(config.topics.values()) <= {line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert set(config.topics.values()) <= {line.split()[0] for line in capsys.readouterr().out.splitlines()[1:-1]}
 
 
 def test_unknown_topic_is_a_clear_runtime_error(kafka_bootstrap: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -271,7 +272,7 @@ def test_user_reads_with_its_credentials_file(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from fink_cli.users import UserAdmin
+    from fink_cli.accounts import UserAdmin
 
     config = published.config
     topic = max(published.counts, key=lambda t: published.counts[t])

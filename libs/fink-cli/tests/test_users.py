@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka.admin import AclOperation, AclPermissionType, ResourcePatternType, ResourceType
 
 from fink_cli.__main__ import main
-from fink_cli.users import UserRequest, check_request, credentials_path, user_acls, write_credentials
+from fink_cli.accounts import UserRequest, check_request, credentials_path, user_acls, write_credentials
 from fink_common.credentials import KafkaCredentials
 
 

@@ -21,7 +21,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from fink_cli.__main__ import main
-from fink_cli.users import UserAdmin, credentials_path
+from fink_cli.accounts import UserAdmin, credentials_path
 from fink_common.config import EnvReader, KafkaConfig
 from fink_common.credentials import KafkaCredentials
 from fink_common.kafka import client_config, config_client, delete_topics, ensure_topics, make_consumer, make_producer

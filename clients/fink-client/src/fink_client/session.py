@@ -97,8 +97,10 @@ def describe_topics(config: ConsumeConfig, *, stdout: TextIO | None = None) -> i
     infos = AlertConsumer(config).list_topics()
     width = max((len(i.topic) for i in infos), default=5)
     fwidth = max((len(i.filter) for i in infos), default=6)
-    print(f"{'topic':<{width}}  {'filter':<{fwidth}}  {'messages':>9}  schema topic", file=stdout)
+    print(f"{'topic':<{width}}  {'filter':<{fwidth}}  {'offsets':>9}  schema topic", file=stdout)
     for info in infos:
         print(f"{info.topic:<{width}}  {info.filter:<{fwidth}}  {info.messages:>9}  {info.schema_topic}", file=stdout)
+    if infos:
+        print("(offsets: the alerts plus one Kafka transaction marker per write; the alerts are fewer)", file=stdout)
     stdout.flush()
     return len(infos)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,8 @@ def _query(args: argparse.Namespace, archive: Archive) -> tuple[Any, str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # ZTF writes `SIMPLE  =  T` off the FITS column layout: astropy reads the cutouts but warns on each one
+    warnings.filterwarnings("ignore", message=".*SIMPLE card.*")
     try:
         config = load_config()
     except ConfigError as exc:
