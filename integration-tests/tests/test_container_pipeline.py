@@ -1,28 +1,34 @@
 """The containerised pipeline, end to end: the images Pants built (fink/kafka, fink/hbase, the four stage
 images and fink/datasim) run under testcontainers on one Docker network, on the 300 real ZTF 4.02 alerts,
-and the reconciliation report must be exact.
+and the reconciliation report must be exact. Then the archive query API image (fink/api) serves what the
+archive stage wrote.
 
 The stages share a lake folder of the host (bind-mounted at /data/lake), so the report is built here, from
 the host, against the published Kafka and HBase ports. The expected numbers are the data's own: 300
 alerts, 3 of them the same candid twice (dropped by Spark's deduplication), 297 science alerts that all
-pass the quality cuts, 297 rows in the HBase main table.
+pass the quality cuts, 297 rows in the HBase main table; the API's per-night statistics count those 297.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from containers import HBASE_INTERNAL, KAFKA_INTERNAL, read_version, start_labelled
+from containers import HBASE_INTERNAL, KAFKA_INTERNAL, free_port, read_version, start_labelled, wait_healthy
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
+from fink_archive.tables import KEY_SEP, ArchiveTables
 from fink_cli.reconcile import RunContext, build_report
 from fink_common.config import HBaseConfig
 from fink_common.datasets import datasim_dir
+from fink_common.hbase import HBaseClient
 from fink_common.kafka import ensure_topics
 
 STAGES = ("stream2raw", "raw2science", "distribution", "archive")
@@ -104,6 +110,71 @@ def _replay(network: Network, datasim: Path) -> dict[str, object]:
     return json.loads(out[-1])
 
 
+def _get(url: str) -> tuple[int, bytes]:
+    """(status, body) of a GET; HTTP errors are answers too."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _get_json(url: str) -> tuple[int, Any]:
+    status, body = _get(url)
+    return status, json.loads(body)
+
+
+def _assert_api_serves(network: Network, hbase: tuple[str, int], archived: int) -> None:
+    """The fink/api image, on the archive the pipeline wrote: healthy (heartbeat), then its routes answer
+    from HBase: /health, /statistics (the `archived` alerts), an archived object, an unknown one (404)."""
+    tables = ArchiveTables("ztf")
+    client = HBaseClient(HBaseConfig(*hbase, ""), pool_size=1)
+    first_key = client.scan(tables.main, row_prefix=b"ZTF", limit=1)[0][0].decode()
+    object_id = first_key.split(KEY_SEP)[0]
+    object_alerts = client.count(tables.main, row_prefix=f"{object_id}{KEY_SEP}".encode())
+
+    port = free_port()
+    container = (
+        DockerContainer(_image("api", read_version("libs/fink-api/src/fink_api/VERSION")))
+        .with_envs(FINK_HBASE_THRIFT=HBASE_INTERNAL, FINK_HBASE_TABLE_PREFIX="", FINK_SURVEY="ztf",
+                   FINK_API_HOST="0.0.0.0", FINK_API_PORT="8080")  # fmt: skip
+        .with_bind_ports(8080, port)
+        .with_network(network)
+    )
+    start_labelled(container)
+    try:
+        print(f"{container.image}: healthy {wait_healthy(container, timeout=120):.1f} s after start")
+        base = f"http://127.0.0.1:{port}"
+
+        status, health = _get_json(f"{base}/health")
+        assert status == 200 and health["status"] == "ok", health
+
+        # the statistics row of a night is rewritten after each archive micro-batch: give the last one time
+        deadline = time.monotonic() + 60
+        status, nights = _get_json(f"{base}/statistics")
+        while status == 200 and sum(n["alerts"] for n in nights) != archived and time.monotonic() < deadline:
+            time.sleep(2)
+            status, nights = _get_json(f"{base}/statistics")
+        assert status == 200 and nights, nights
+        assert sum(n["alerts"] for n in nights) == archived, nights
+
+        status, found = _get_json(f"{base}/objects/{object_id}")
+        assert status == 200, found
+        assert found["objectId"] == object_id and len(found["alerts"]) == object_alerts
+        assert found["lightcurve"]
+        # matplotlib in the image (manylinux wheels on the runtime's Debian python3)
+        status, png = _get(f"{base}/objects/{object_id}/lightcurve.png")
+        assert status == 200 and png.startswith(b"\x89PNG"), png[:200]
+
+        status, missing = _get_json(f"{base}/objects/ZTF00aaaaaaa")
+        assert status == 404, missing
+    except BaseException:
+        print(container.get_wrapped_container().logs(tail=60).decode("utf-8", "replace"))
+        raise
+    finally:
+        container.stop()
+
+
 def _stdout_json(container: DockerContainer) -> list[dict[str, object]]:
     lines = container.get_wrapped_container().logs(stdout=True, stderr=False).decode().splitlines()
     return [json.loads(line) for line in lines if line.strip()]
@@ -145,3 +216,6 @@ def test_containerised_pipeline_reconciles_exactly(
         assert batches, f"{stage}: no micro-batch line on stdout"
         assert {e["stage"] for e in batches} == {stage}
         assert {e["version"] for e in batches} == {_stage_version(stage)}
+
+    # the archive query API image serves what the archive stage wrote
+    _assert_api_serves(docker_network, hbase_container, report.nights["20231017"]["hbase_main"])

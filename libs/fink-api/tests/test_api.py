@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,7 +28,7 @@ from fink_api.archive import Archive
 from fink_archive.config import load_config
 from fink_archive.job import start
 from fink_archive.store import ArchiveStore
-from fink_archive.tables import jd_key
+from fink_archive.tables import ArchiveTables, jd_key
 from fink_common.hbase import HBaseClient
 from fink_common.testing import unique_name
 
@@ -268,3 +269,19 @@ def test_command_line_queries_call_the_same_code(
     assert "no alert of object ZTF99zzzzzzz" in capsys.readouterr().err
     assert main(["query", "cone", "--ra", "500", "--dec", "0", "--radius", "2"]) == 2
     assert main(["query", "stats"]) == 0 and "20231017" in capsys.readouterr().out
+
+
+def test_an_archive_not_created_yet_is_404_and_hbase_down_is_503(hbase_client: HBaseClient) -> None:
+    empty = HBaseClient(replace(hbase_client.config, table_prefix=unique_name("it_api_none")))
+    app = TestClient(create_app(Archive(empty, ArchiveTables("ztf")), version=__version__))
+    for url in ("/statistics", "/objects/ZTF18adljlvp", "/classes"):
+        response = app.get(url)
+        assert response.status_code == 404 and "has no table" in response.json()["detail"], url
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    down = HBaseClient(replace(hbase_client.config, host="127.0.0.1", port=closed))
+    app = TestClient(create_app(Archive(down, ArchiveTables("ztf")), version=__version__))
+    for url in ("/health", "/objects/ZTF18adljlvp"):
+        response = app.get(url)  # answered at once, not after the HBase client's minutes of retries
+        assert response.status_code == 503 and "does not answer" in response.json()["detail"], url

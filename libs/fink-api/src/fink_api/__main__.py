@@ -120,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (None, "serve"):
         return _serve(config)
     try:
-        result, text = _query(args, _archive(config))
+        archive = _archive(config)
+        archive.check_reachable()
+        result, text = _query(args, archive)
     except InvalidQueryError as exc:
         print(f"fink query: {exc}", file=sys.stderr)
         return 2

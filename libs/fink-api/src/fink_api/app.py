@@ -13,7 +13,7 @@ import math
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Path, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from fink_api.archive import (
@@ -24,7 +24,7 @@ from fink_api.archive import (
     parse_time,
 )
 from fink_api.plots import cutout_png, cutouts_png, lightcurve_png
-from fink_common.errors import DataNotFoundError, ServiceUnavailableError
+from fink_common.errors import DataNotFoundError, ServiceError, ServiceUnavailableError
 
 __all__ = ["CleanJSONResponse", "create_app"]
 
@@ -61,6 +61,7 @@ def _error(status: int, message: str) -> CleanJSONResponse:
 def create_app(archive: Archive, *, version: str) -> FastAPI:
     """The application, reading `archive` (tests pass one on their own tables)."""
     app = FastAPI(
+        dependencies=[Depends(lambda: archive.check_reachable())],  # HBase down: 503 at once, not after retries
         title="Fink archive API",
         version=version,
         description="Read-only queries over the broker's alert archive: objects and light curves, cone "
@@ -76,9 +77,10 @@ def create_app(archive: Archive, *, version: str) -> FastAPI:
     async def not_found(_: Request, exc: DataNotFoundError) -> CleanJSONResponse:
         return _error(404, str(exc))
 
-    @app.exception_handler(ServiceUnavailableError)
-    async def unavailable(_: Request, exc: ServiceUnavailableError) -> CleanJSONResponse:
-        return _error(503, f"the archive is unreachable: {exc}")
+    @app.exception_handler(ServiceError)  # ServiceUnavailableError too
+    async def unavailable(_: Request, exc: ServiceError) -> CleanJSONResponse:
+        what = "unreachable" if isinstance(exc, ServiceUnavailableError) else "failing"
+        return _error(503, f"the archive is {what}: {exc}")
 
     @app.get("/", summary="what this service offers")
     def root() -> dict[str, Any]:

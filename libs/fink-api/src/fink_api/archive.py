@@ -19,12 +19,14 @@ from __future__ import annotations
 import gzip
 import math
 import re
-from collections.abc import Iterable, Mapping
+import socket
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from thriftpy2.thrift import TException
 
 from fink_archive.statistics import NightStatistics
 from fink_archive.tables import (
@@ -39,7 +41,7 @@ from fink_archive.tables import (
     pixel_key,
     statistics_rowkey,
 )
-from fink_common.errors import DataNotFoundError, FinkError
+from fink_common.errors import DataNotFoundError, FinkError, ServiceError, ServiceUnavailableError
 from fink_common.hbase import HBaseClient
 from fink_common.version import parse_version
 
@@ -183,11 +185,31 @@ class Archive:
 
     # ------------------------------------------------------------------------------------------ plumbing
 
+    def check_reachable(self, timeout_s: float = 2.0) -> None:
+        """Fail fast (ServiceUnavailableError) when the Thrift server does not accept a connection, instead of
+        riding out the HBase client's retries (minutes: made for stages, not for someone waiting on a query)."""
+        address = (self.client.config.host, self.client.config.port)
+        try:
+            socket.create_connection(address, timeout=timeout_s).close()
+        except OSError as exc:
+            raise ServiceUnavailableError(f"HBase Thrift at {address[0]}:{address[1]} does not answer ({exc})") from exc
+
+    def _call(self, table: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """One HBase call; a table the archive has not created yet is 'not found', other server errors say so."""
+        try:
+            return call(table, *args, **kwargs)
+        except TException as exc:
+            if "TableNotFound" in repr(exc):
+                raise DataNotFoundError(
+                    f"the archive has no table {table} yet (the archive stage creates its tables when it starts)"
+                ) from exc
+            raise ServiceError(f"HBase failed on table {table}: {exc!r}") from exc
+
     def types(self, table: str) -> dict[bytes, str]:
         """The column types of a table from its schema rows (`schema_<archive version>`); the newest archive
         version wins where two disagree. Cached: schema rows only change when the archive is upgraded."""
         if table not in self._types:
-            rows = self.client.scan(table, row_prefix=SCHEMA_ROW_PREFIX.encode())
+            rows = self._call(table, self.client.scan, row_prefix=SCHEMA_ROW_PREFIX.encode())
             merged: dict[bytes, str] = {}
             for _, cells in sorted(rows, key=lambda row: parse_version(row[0].decode()[len(SCHEMA_ROW_PREFIX) :])):
                 merged.update({k: v.decode() for k, v in cells.items()})
@@ -198,7 +220,7 @@ class Archive:
 
     def _rows(self, table: str, **scan: Any) -> list[dict[str, Any]]:
         types = self.types(table)
-        return [decode_cells(cells, types) for _, cells in self.client.scan(table, **scan)]
+        return [decode_cells(cells, types) for _, cells in self._call(table, self.client.scan, **scan)]
 
     # ---------------------------------------------------------------------------------------- by object
 
@@ -300,13 +322,14 @@ class Archive:
         if night is not None:
             if not _NIGHT.fullmatch(night):
                 raise InvalidQueryError(f"night {night!r} is not valid: YYYYMMDD, e.g. 20231017")
-            cells = self.client.get_row(self.tables.statistics, statistics_rowkey(self.tables.survey, night).encode())
+            key = statistics_rowkey(self.tables.survey, night).encode()
+            cells = self._call(self.tables.statistics, self.client.get_row, key)
             if not cells:
                 raise DataNotFoundError(f"no alert of night {night} in the archive")
             found: Iterable[Mapping[bytes, bytes]] = [cells]
         else:
             prefix = f"{self.tables.survey}{KEY_SEP}".encode()
-            found = [cells for _, cells in self.client.scan(self.tables.statistics, row_prefix=prefix)]
+            found = [cells for _, cells in self._call(self.tables.statistics, self.client.scan, row_prefix=prefix)]
         return [asdict(NightStatistics.from_cells(self.tables.survey, cells)) for cells in found]
 
 
