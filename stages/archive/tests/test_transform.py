@@ -14,7 +14,6 @@ from pyspark.sql import DataFrame, SparkSession
 from fink_archive.tables import (
     ArchiveTables,
     decode_cells,
-    history_rowkey,
     index_rowkey,
     main_rowkey,
     pixel_key,
@@ -182,23 +181,24 @@ def test_archive_cells_is_the_union_of_the_tables(keyed: DataFrame) -> None:
     counts = {r["table"]: r["count"] for r in archive_cells(keyed, tables).groupBy("table").count().collect()}
     assert counts == {
         "ztf": 6, "ztf.cutouts": 6, "ztf.class": 5, "ztf.pixel128": 5, "ztf.jd": 6, "ztf.ssnamenr": 2,
-        "ztf.history": 8,  # rows to put, not distinct keys: alerts of one object repeat their points (4 keys)
+        "ztf.history": 6,  # one row per keyed alert that has a history
     }  # fmt: skip
 
 
-def test_history_cells_hold_one_row_per_object_and_point(keyed: DataFrame) -> None:
-    rows = history_cells(keyed).collect()
-    cells = {r["rowkey"]: dict(r["cells"]) for r in rows}
-    # four ZTF18acurdfi alerts repeat the pid-7 point (same key, same cells); two points sharing a jd stay
-    # apart by their pid; a point without jd has no key
-    assert set(cells) == {
-        history_rowkey("ZTF18acurdfi", 2460230.5, 7, None),
-        history_rowkey("ZTF18acurdfi", 2460231.5, 8, None),
-        history_rowkey("ZTF18acurdfi", 2460231.5, 9, None),
-        history_rowkey("ZTF23abihzbq", 2460230.5, 7, None),
-    }
-    assert len(rows) == 8  # 6 keyed alerts' points + 2 more of alert 14; the unkeyed alerts (17, 18) give none
-    detection = cells[history_rowkey("ZTF18acurdfi", 2460230.5, 7, None)]
-    assert detection == {"i:objectId": b"ZTF18acurdfi", "i:jd": b"2460230.5", "i:pid": b"7", "i:magpsf": b"19.0"}
-    upper = cells[history_rowkey("ZTF18acurdfi", 2460231.5, 8, None)]
-    assert "i:magpsf" not in upper and upper["i:jd"] == b"2460231.5"  # an upper limit: no magnitude
+def test_history_cells_hold_each_alert_s_history_in_one_cell(keyed: DataFrame) -> None:
+    tables = ArchiveTables("ztf")
+    cells = {k: {q.encode(): v for q, v in c.items()} for k, c in _cells(history_cells(keyed)).items()}
+    assert set(cells) == set(_cells(main_cells(keyed)))  # one row per keyed alert with a history, its main key
+    schema = keyed.drop("__jd_key", "__pixel_key", "__main_key", "archive_version").schema
+    types = schema_types(schema_cells(schema, tables)[tables.history])
+    assert types[b"i:points"] == "array<struct<jd:double,pid:bigint,magpsf:float>>"
+    row = decode_cells(cells[main_rowkey("ZTF18acurdfi", 2460236.145956713, 14)], types)
+    assert row["objectId"] == "ZTF18acurdfi" and row["candid"] == 14 and row["jd"] == 2460236.145956713
+    assert row["points"] == [
+        {"jd": 2460230.5, "pid": 7, "magpsf": 19.0},
+        {"jd": 2460231.5, "pid": 8, "magpsf": None},  # an upper limit: no magnitude
+        {"jd": 2460231.5, "pid": 9, "magpsf": 20.5},  # same jd, another image
+        {"jd": None, "pid": 10, "magpsf": 20.0},  # kept as the alert has it; the reader skips it
+    ]
+    other = decode_cells(cells[main_rowkey("ZTF23abihzbq", 2460236.2, 16)], types)
+    assert other["points"] == [{"jd": 2460230.5, "pid": 7, "magpsf": 19.0}]

@@ -142,7 +142,7 @@ class LightCurvePoint:
 
     @property
     def identity(self) -> tuple[str, int, int]:
-        """What tells one measurement from another (as the history table's key does)."""
+        """What tells one measurement from another: pid for upper limits, candid for detections."""
         return jd_key(self.jd), self.pid or 0, self.candid or 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -229,8 +229,17 @@ class Archive:
         return self._rows(self.tables.main, row_prefix=object_prefix(check_object_id(object_id)))
 
     def history(self, object_id: str) -> list[dict[str, Any]]:
-        """The points of the object's alerts' histories (older detections and upper limits), in jd order."""
-        return self._rows(self.tables.history, row_prefix=object_prefix(check_object_id(object_id)))
+        """The points of the object's alerts' histories (older detections and upper limits), each once.
+
+        Every alert's row holds its whole history; alerts of one object repeat the points they share, told
+        apart by (jd, pid, candid) as `LightCurvePoint.identity` does."""
+        points: dict[tuple[str, int, int], dict[str, Any]] = {}
+        for row in self._rows(self.tables.history, row_prefix=object_prefix(check_object_id(object_id))):
+            for point in row.get("points") or []:
+                if point.get("jd") is not None:
+                    key = (jd_key(float(point["jd"])), point.get("pid") or 0, point.get("candid") or 0)
+                    points.setdefault(key, point)
+        return [points[k] for k in sorted(points)]
 
     def lightcurve(self, object_id: str, alerts: list[dict[str, Any]] | None = None) -> list[LightCurvePoint]:
         """The alerts' detections, plus each history point (jd, pid, candid) that is not an archived alert's."""

@@ -13,7 +13,7 @@ Tables (names are unprefixed; `FINK_HBASE_TABLE_PREFIX` adds `<prefix>_` in fron
 | `<survey>.pixel128` | `pixel_jd_objectId_candid` | `i`: same |
 | `<survey>.jd` | `jd_objectId_candid` | `i`: same |
 | `<survey>.ssnamenr` | `ssnamenr_jd_objectId_candid` | `i`: same (alerts with roid 3 or a ssnamenr) |
-| `<survey>.history` | `objectId_jd_pid_candid` | `i`: objectId and `HISTORY_POINT_COLUMNS` of each point of the alerts' `prv_candidates` (detections and upper limits, which have no magpsf) |
+| `<survey>.history` | `objectId_jd_candid` | `i`: objectId, candid, jd, and `points`: the alert's `prv_candidates` (detections and upper limits, which have no magpsf) cut to `HISTORY_POINT_COLUMNS`, one JSON array |
 | `<survey>.statistics` | `<survey>_<night>` | `basic`: night, alerts, objects, exposures, n_g, n_r, n_i; `class`: one count per classification |
 
 Every table also holds one schema row `schema_<archive version>` whose cells name the type of each column.
@@ -57,7 +57,6 @@ __all__ = [
     "cone_pixels",
     "decode_cells",
     "decode_value",
-    "history_rowkey",
     "index_rowkey",
     "is_schema_row",
     "jd_key",
@@ -107,7 +106,9 @@ INDEX_COLUMNS: tuple[tuple[str, str], ...] = (
     ("night", "night"),
 )
 #: Fields of a history point (`prv_candidates` item) kept in the history table, when the survey has them.
-#: Enough to draw a light curve with its upper limits and to judge each point (rb, drb, isdiffpos).
+#: Enough to draw a light curve with its upper limits and to judge each point (rb, drb, isdiffpos). A point is
+#: told from another by (jd, pid, candid): pid for upper limits (no candid), candid for detections (an image
+#: may hold two; the sample alerts' histories even share one jd).
 HISTORY_POINT_COLUMNS: tuple[str, ...] = (
     "jd",
     "fid",
@@ -158,7 +159,11 @@ class ArchiveTables:
 
     @property
     def history(self) -> str:
-        """The points of the alerts' histories (`prv_candidates`): older detections and upper limits."""
+        """The alerts' histories (`prv_candidates`: older detections and upper limits), one row per alert.
+
+        One row per alert, not per point: an alert carries ~20 points (30 days), which as rows made the
+        archive put six times as many rows (340 -> 123 alerts/s in bench/stage_throughput.py). Alerts of one
+        object repeat points; the reader merges them (fink_api.archive)."""
         return f"{self.survey}.history"
 
     @property
@@ -196,15 +201,6 @@ def main_rowkey(object_id: str, jd: float, candid: int) -> str:
 def object_prefix(object_id: str) -> bytes:
     """Prefix of every main/cutouts row of one object (a scan returns them in jd order)."""
     return f"{object_id}{KEY_SEP}".encode()
-
-
-def history_rowkey(object_id: str, jd: float, pid: int | None, candid: int | None) -> str:
-    """Key of a history point: `objectId_jd_pid_candid`, one row per measurement whichever alert listed it.
-
-    pid (the processed image) tells apart the upper limits of one object (candid 0: they have none), and
-    candid its detections (an image may hold two of them; the sample alerts' histories even share one jd).
-    """
-    return KEY_SEP.join((object_id, jd_key(jd), str(pid or 0), str(candid or 0)))
 
 
 def parse_main_rowkey(key: bytes | str) -> tuple[str, float, int]:

@@ -65,7 +65,7 @@ __all__ = [
 #: Top-level alert fields archived in family `i` of the main table (with `candidate.*` and `*_version`).
 SURVEY_COLUMNS = ("objectId", "candid", "schemavsn", "publisher")
 #: History arrays: not in the main table (an object's alerts are the prefix scan of its rows); the points of
-#: `prv_candidates` go to the history table, one row per object and exposure (`history_cells`).
+#: `prv_candidates` go to the history table, one row per alert (`history_cells`).
 HISTORY_COLUMNS = ("prv_candidates", "fp_hists")
 #: Cutout structs {fileName, stampData}: their bytes go to the cutouts table only.
 CUTOUT_COLUMNS = ("cutoutScience", "cutoutTemplate", "cutoutDifference")
@@ -75,7 +75,7 @@ REQUIRED_COLUMNS = ("objectId", "candid", "candidate.jd", "night")
 _JD = "__jd_key"
 _MAIN = "__main_key"
 _PIXEL = "__pixel_key"
-_POINT = "__point"
+_HISTORY = "__history"
 _VERSION = "archive_version"
 _ISO = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"
 
@@ -216,13 +216,22 @@ def _history_item(schema: T.StructType) -> T.StructType | None:
     return None
 
 
-def history_plan(schema: T.StructType) -> list[Cell]:
-    """Family `i`: objectId and the `HISTORY_POINT_COLUMNS` that a history point (`prv_candidates` item) has."""
-    cells = [Cell("i:objectId", "objectId", T.StringType())]
+def _point_fields(schema: T.StructType) -> list[T.StructField]:
+    """The `HISTORY_POINT_COLUMNS` that a history point (`prv_candidates` item) has (none without jd)."""
     item = _history_item(schema)
-    if item is not None:
-        names = set(item.fieldNames())
-        cells += [Cell(f"i:{n}", f"{_POINT}.{n}", item[n].dataType) for n in HISTORY_POINT_COLUMNS if n in names]
+    if item is None or "jd" not in item.fieldNames():
+        return []
+    return [item[n] for n in HISTORY_POINT_COLUMNS if n in item.fieldNames()]
+
+
+def history_plan(schema: T.StructType) -> list[Cell]:
+    """Family `i`: objectId, candid, the alert's jd, and `points` (its history cut to `_point_fields`)."""
+    fields = _fields(schema)
+    cells = [Cell("i:objectId", "objectId", T.StringType()), Cell("i:candid", "candid", fields["candid"])]
+    cells.append(Cell("i:jd", "candidate.jd", T.DoubleType()))
+    points = _point_fields(schema)
+    if points:
+        cells.append(Cell("i:points", _HISTORY, T.ArrayType(T.StructType([*points]))))
     return cells
 
 
@@ -288,21 +297,15 @@ def sso_index_cells(keyed: DataFrame) -> DataFrame:
 
 
 def history_cells(keyed: DataFrame) -> DataFrame:
-    """`objectId_jd_pid_candid`, one row per point of the alerts' histories (detections and upper limits).
-
-    Alerts of one object repeat the same points: they share keys and values, so the upserts agree.
-    """
+    """`objectId_jd_candid`, one row per alert with a history: its points as one JSON array cell."""
     plan = history_plan(keyed.schema)
-    item = _history_item(keyed.schema)
-    if item is None or "jd" not in item.fieldNames():
+    names = [f.name for f in _point_fields(keyed.schema)]
+    if not names:
         return _rows(keyed.where(F.lit(False)), F.lit(""), plan)
-    points = _keyed(keyed).select("objectId", F.explode(HISTORY_COLUMNS[0]).alias(_POINT))
-    points = points.where(F.col(f"{_POINT}.jd").isNotNull())
-    ids = [
-        F.coalesce(F.col(f"{_POINT}.{name}").cast("string"), F.lit("0")) if name in item.fieldNames() else F.lit("0")
-        for name in ("pid", "candid")
-    ]
-    return _rows(points, F.concat_ws(KEY_SEP, "objectId", _jd_keys(F.col(f"{_POINT}.jd")), *ids), plan)
+    history = F.col(HISTORY_COLUMNS[0])
+    rows = _keyed(keyed).where(F.size(history) > 0)  # size is -1 for a null history
+    rows = rows.withColumn(_HISTORY, F.transform(history, lambda p: F.struct(*[p[n].alias(n) for n in names])))
+    return _rows(rows, F.col(_MAIN), plan)
 
 
 def archive_cells(keyed: DataFrame, tables: ArchiveTables) -> DataFrame:
