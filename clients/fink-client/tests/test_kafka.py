@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
+from confluent_kafka import TopicPartition
 from enriched_alerts import read_science, science_lake  # noqa: F401  (session fixture)
 from pyspark.sql import SparkSession
 
+from fink_cli.readback import read_topic
 from fink_client.__main__ import main
 from fink_client.config import load_config
 from fink_client.consumer import AlertConsumer
@@ -47,22 +48,7 @@ class Published:
 
 def committed_messages(bootstrap: str, topic: str) -> int:
     """How many committed messages a topic holds (read_committed to the end of every partition)."""
-    consumer = make_consumer(bootstrap, unique_name("count"), {"enable.partition.eof": True})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        remaining, count = set(partitions), 0
-        while remaining:
-            msg = consumer.poll(30)
-            assert msg is not None, f"no end of partition reached on {topic}"
-            if msg.error() is not None:
-                assert msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
-                remaining.discard(msg.partition())
-                continue
-            count += 1
-        return count
-    finally:
-        consumer.close()
+    return sum(1 for _ in read_topic(bootstrap, topic))
 
 
 @pytest.fixture(scope="module")

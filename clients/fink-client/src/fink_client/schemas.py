@@ -26,6 +26,7 @@ from fastavro import parse_schema, schemaless_reader
 
 from fink_client.errors import KafkaAccessError, UnknownSchemaError
 from fink_common.errors import DecodeError, SchemaError
+from fink_common.kafka import FINGERPRINT_HEADER
 
 __all__ = [
     "FINGERPRINT_HEADER",
@@ -37,8 +38,6 @@ __all__ = [
     "fingerprint_of",
 ]
 
-#: Kafka header of every alert message: the fingerprint (16 hex digits) of the schema its value is written with.
-FINGERPRINT_HEADER = "fink-schema-fingerprint"
 _FINGERPRINT = re.compile(r"^[0-9a-f]{16}$")
 
 

@@ -59,6 +59,8 @@ __all__ = [
     "parse_time",
 ]
 
+_JD_UNIX_EPOCH = 2440587.5  # as fink_common.night.JD_UNIX_EPOCH, whose module imports pyspark
+
 #: Cutout names as the alert has them (the archive's `b:` qualifiers).
 CUTOUT_KINDS = ("cutoutScience", "cutoutTemplate", "cutoutDifference")
 MAX_CONE_RADIUS_ARCSEC = 3600.0
@@ -66,7 +68,6 @@ MAX_RESULTS = 1000
 _OBJECT_ID = re.compile(r"[A-Za-z0-9]{1,40}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .*+/:()'-]{0,63}")
 _NIGHT = re.compile(r"\d{8}")
-_JD_UNIX_EPOCH = 2440587.5
 
 
 class InvalidQueryError(FinkError):

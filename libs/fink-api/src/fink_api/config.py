@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -20,7 +19,6 @@ from fink_common.config import EnvReader, HBaseConfig
 
 __all__ = ["ApiConfig", "load_config"]
 
-_TABLE_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _SURVEYS = ("ztf",)
 
 
@@ -44,10 +42,6 @@ class ApiConfig:
 def load_config(environ: Mapping[str, str] | None = None) -> ApiConfig:
     env = EnvReader(environ, source="API configuration")
     hbase = HBaseConfig.from_env(env)
-    env.check(
-        not hbase.table_prefix or _TABLE_PREFIX.fullmatch(hbase.table_prefix) is not None,
-        f"FINK_HBASE_TABLE_PREFIX={hbase.table_prefix!r} may only hold letters, digits, '_', '-' and '.'",
-    )
     survey = env.choice("FINK_SURVEY", _SURVEYS, "ztf")
     host = env.host("FINK_API_HOST", "127.0.0.1")
     port = env.int("FINK_API_PORT", 8080, minimum=1)

@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fink_archive.tables import BANDS
+
 __all__ = ["iso_time", "render_alerts", "render_object", "render_statistics"]
 
-_JD_UNIX_EPOCH = 2440587.5
-_BANDS = {1: "g", 2: "r", 3: "i"}
+_JD_UNIX_EPOCH = 2440587.5  # as fink_common.night.JD_UNIX_EPOCH, whose module imports pyspark
+
 
 
 def iso_time(jd: Any) -> str:
@@ -64,7 +66,7 @@ def render_alerts(alerts: Sequence[Mapping[str, Any]], title: str, *, distance: 
     rows = []
     for a in alerts:
         row = [
-            str(a.get("objectId")), str(a.get("candid")), iso_time(a.get("jd")), _BANDS.get(a.get("fid") or 0, "-"),
+            str(a.get("objectId")), str(a.get("candid")), iso_time(a.get("jd")), BANDS.get(a.get("fid") or 0, "-"),
             _num(a.get("magpsf"), ".3f"), str(a.get("classification") or "-"), _num(a.get("ra"), ".6f"),
             _num(a.get("dec"), ".6f"),
         ]  # fmt: skip

@@ -193,9 +193,16 @@ class HBaseConfig:
             host, port = parse_host_port(address)
         except ValueError:
             host, port = "", 0
-        return cls(host=host, port=port, table_prefix=env.str("FINK_HBASE_TABLE_PREFIX", ""))
+        prefix = env.str("FINK_HBASE_TABLE_PREFIX", "")
+        env.check(
+            not prefix or _TABLE_PREFIX.fullmatch(prefix) is not None,
+            f"FINK_HBASE_TABLE_PREFIX={prefix!r} may only hold letters, digits, '_', '-' and '.'",
+        )
+        return cls(host=host, port=port, table_prefix=prefix)
 
 
+#: An HBase table prefix (`<prefix>_` goes before every table name).
+_TABLE_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _LOCAL_MASTER = re.compile(r"local(\[(\*|\d+)(,\d+)?\])?|local-cluster\[\d+,\d+,\d+\]")
 _MEMORY = re.compile(r"(\d+)([gGmM])")
 #: Spark refuses an executor below 1.5 x its 300 MiB reserved memory.

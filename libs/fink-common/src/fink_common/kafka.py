@@ -20,6 +20,7 @@ from fink_common.credentials import MASK, SENSITIVE_KEYS, KafkaCredentials
 from fink_common.errors import ServiceError, ServiceUnavailableError
 
 __all__ = [
+    "FINGERPRINT_HEADER",
     "ClientConfig",
     "redacted",
     "client_config",
@@ -32,6 +33,10 @@ __all__ = [
     "delete_topics",
     "topic_message_count",
 ]
+
+#: Kafka header of every distributed alert message: the schema fingerprint (16 hex digits,
+#: `fink_common.schema.schema_fingerprint`) of its value's schema. The distribution stage writes it; clients read it.
+FINGERPRINT_HEADER = "fink-schema-fingerprint"
 
 
 def redacted(conf: Mapping[str, Any]) -> dict[str, Any]:

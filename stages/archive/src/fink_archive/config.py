@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,6 @@ from fink_common.night import SITE_LONGITUDES
 
 __all__ = ["ArchiveConfig", "load_config"]
 
-_TABLE_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -39,10 +37,6 @@ class ArchiveConfig:
 def load_config(environ: Mapping[str, str] | None = None) -> ArchiveConfig:
     env = EnvReader(environ, source="archive configuration")
     hbase = HBaseConfig.from_env(env)
-    env.check(
-        not hbase.table_prefix or _TABLE_PREFIX.fullmatch(hbase.table_prefix) is not None,
-        f"FINK_HBASE_TABLE_PREFIX={hbase.table_prefix!r} may only hold letters, digits, '_', '-' and '.'",
-    )
     spark = SparkConfig.from_env(env)
     lake = LakePaths(Path(env.str("FINK_DATA_DIR", ".fink/lake")).absolute())
     survey = env.choice("FINK_SURVEY", sorted(SITE_LONGITUDES), "ztf")

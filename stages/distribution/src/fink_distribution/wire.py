@@ -35,6 +35,7 @@ from fastavro import parse_schema, schemaless_reader
 from pyspark.sql import types as T
 
 from fink_common.errors import SchemaError
+from fink_common.kafka import FINGERPRINT_HEADER
 from fink_common.schema import schema_fingerprint
 
 __all__ = [
@@ -46,8 +47,6 @@ __all__ = [
     "write_schema_file",
 ]
 
-#: Kafka header of every alert message: the fingerprint of the schema its value is written with.
-FINGERPRINT_HEADER = "fink-schema-fingerprint"
 _AVRO_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
