@@ -14,7 +14,8 @@ def read_version(path):
 
 
 def fink_python_package(
-    package, dist, description, console_script=None, entry_point=None, data=(), service=False, image=None
+    package, dist, description, console_script=None, entry_point=None, data=(), service=False, image=None,
+    dependencies=(),
 ):
     """The targets of one of our Python packages, in its `src/` BUILD file: its sources and data files,
     the wheel (`:dist`, versioned from `<package>/VERSION`) and, for a service, a PEX (`:bin`) and a
@@ -25,7 +26,8 @@ def fink_python_package(
     `image="python"` adds an image FROM the plain runtime layer with the full `:bin` PEX in it."""
     here = str(build_file_dir())
     resources(name="data", sources=[f"{package}/VERSION", *data])
-    python_sources(name="lib", sources=[f"{package}/**/*.py"], dependencies=[":data"])
+    # `dependencies`: what inference cannot see (a distribution read as data, never imported)
+    python_sources(name="lib", sources=[f"{package}/**/*.py"], dependencies=[":data", *dependencies])
     entry_point = entry_point or f"{package}.__main__:main"
     if service:
         pex_binary(name="bin", entry_point=entry_point, dependencies=[":lib"])

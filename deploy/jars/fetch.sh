@@ -14,7 +14,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LOCK="$HERE/jars.lock"
 JARS_DIR="${FINK_JARS_DIR:-$HOME/.cache/fink/jars}"
-JAR_GROUPS=(kafka hbase spark)
+JAR_GROUPS=(kafka hbase spark registry)
 STAMP="$JARS_DIR/.verified"
 
 die() { echo "fetch.sh: ERROR: $*" >&2; exit 1; }
@@ -33,7 +33,7 @@ fingerprint() {
     sha256sum "$LOCK"
     local g
     for g in "${JAR_GROUPS[@]}"; do
-      [ -d "$JARS_DIR/$g" ] && (cd "$JARS_DIR" && find "$g" -maxdepth 1 -type f -name '*.jar' -printf '%p %s %T@\n' | sort)
+      [ -d "$JARS_DIR/$g" ] && (cd "$JARS_DIR" && find "$g" -maxdepth 1 -type f \( -name '*.jar' -o -name '*.tar.gz' \) -printf '%p %s %T@\n' | sort)
     done
   } | sha256sum | cut -d' ' -f1
 }
@@ -45,7 +45,7 @@ verify_tree() {
   local expected actual
   expected="$(lock_entries | awk '{print $2}' | sort)"
   [ -n "$expected" ] || { echo "  the lock file lists no jar"; return 1; }
-  actual="$(for g in "${JAR_GROUPS[@]}"; do [ -d "$dir/$g" ] && (cd "$dir" && find "$g" -maxdepth 1 -type f -name '*.jar'); done | sort)"
+  actual="$(for g in "${JAR_GROUPS[@]}"; do [ -d "$dir/$g" ] && (cd "$dir" && find "$g" -maxdepth 1 -type f \( -name '*.jar' -o -name '*.tar.gz' \)); done | sort)"
   local missing extra
   missing="$(comm -23 <(echo "$expected") <(echo "$actual"))"
   extra="$(comm -13 <(echo "$expected") <(echo "$actual") | sed '/^$/d')"
@@ -75,11 +75,13 @@ write_lock() {
 #   spark  for pyspark 4.0.1 / Scala 2.13: spark-sql-kafka-0-10 4.0.1, spark-avro 4.0.1, kafka-clients
 #          3.9.1 + commons-pool2 2.12.0 (the connector's own versions), spark-token-provider-kafka
 #          4.0.0 (4.0.1's jar is not served); nothing that pyspark already bundles.
+#   registry Apicurio Registry 2.6.13.Final, the server tarball (tar.gz:all) Apicurio attaches to its
+#          release: the newest line that runs on Java 17 (3.x needs Java 21), see registry/pom.xml.
 EOF
     for g in "${JAR_GROUPS[@]}"; do
       echo
       echo "# group: $g"
-      (cd "$dir" && find "$g" -maxdepth 1 -type f -name '*.jar' | sort | xargs sha256sum)
+      (cd "$dir" && find "$g" -maxdepth 1 -type f \( -name '*.jar' -o -name '*.tar.gz' \) | sort | xargs sha256sum)
     done
   } >"$tmp"
   mv "$tmp" "$LOCK"
@@ -174,6 +176,6 @@ for g in "${JAR_GROUPS[@]}"; do
 done
 fingerprint >"$STAMP"
 for g in "${JAR_GROUPS[@]}"; do
-  say "$g: $(find "$JARS_DIR/$g" -name '*.jar' | wc -l) jars, $(du -sh "$JARS_DIR/$g" | cut -f1)"
+  say "$g: $(find "$JARS_DIR/$g" \( -name '*.jar' -o -name '*.tar.gz' \) | wc -l) files, $(du -sh "$JARS_DIR/$g" | cut -f1)"
 done
 say "jars ready in $JARS_DIR ($((SECONDS - start)) s)"

@@ -1,10 +1,11 @@
 """Faults: nothing lost, nothing doubled. The real pipeline (Kafka and HBase containers of our images, the four
-stages as processes) ingests 3,000 generated alerts and the 300 real ZTF ones while a seeded plan SIGKILLs one
-of the six parts (each stage, Kafka, HBase) ten times, each victim at least once; every victim is restarted
+stages as processes) ingests 1,000 generated alerts and the 300 real ZTF ones while a seeded plan SIGKILLs each
+of the six parts (each stage, Kafka, HBase) once, in a seeded order; every victim is restarted
 after a short random delay. Once everything is back and drained, every sink must hold every alert exactly once:
 the reconciliation report is exact and the per-sink audit counts 0 lost, 0 duplicated, 0 unexpected.
 
-The engine is `fink_cli.chaos` (also behind `bench/chaos.py`, which runs it on 100,000 alerts).
+The engine is `fink_cli.chaos`. The full-size runs (10,000 alerts and 10 kills; 100,000 alerts and 12 kills) are
+`bench/chaos.py`: in the test suite, a fresh machine spent 18.6 of its 49.5 minutes on the 3,300-alert version.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from fink_cli.chaos import VICTIMS, ChaosOptions, run_chaos
 from fink_common.datasets import sample_dir
 from fink_datasim.generate import generate
 
-N_GENERATED = 3000
+N_GENERATED = 1000
 N_REAL, REAL_DISTINCT = 300, 297  # the real sample holds 3 alerts twice
-KILLS = 10
+KILLS = 6  # one per victim
 SEED = 2026
 
 
-def test_every_alert_once_in_every_sink_after_ten_sigkills(tmp_path: Path) -> None:
+def test_every_alert_once_in_every_sink_after_a_sigkill_of_each_part(tmp_path: Path) -> None:
     generated = tmp_path / "alerts"
     generate(generated, n=N_GENERATED, seed=SEED)
     opts = ChaosOptions(
@@ -35,7 +36,7 @@ def test_every_alert_once_in_every_sink_after_ten_sigkills(tmp_path: Path) -> No
         kills=KILLS,
         seed=SEED,
         rate=15.0,
-        gap_s=(8.0, 20.0),
+        gap_s=(6.0, 14.0),
         restart_delay_s=(1.0, 6.0),
     )
     result = run_chaos(opts)
@@ -44,7 +45,7 @@ def test_every_alert_once_in_every_sink_after_ten_sigkills(tmp_path: Path) -> No
     print(summary)
 
     assert result.error is None, result.error
-    # the plan ran: ten SIGKILLs, every part killed at least once, each victim restarted and up again
+    # the plan ran: a SIGKILL of every part, each victim restarted and up again
     assert [k["victim"] for k in result.kills] == [k["victim"] for k in result.plan]
     assert len(result.kills) == KILLS and {k["victim"] for k in result.kills} == set(VICTIMS)
     assert all(k["signal"] == "SIGKILL" and k["up_again_after_s"] is not None for k in result.kills)

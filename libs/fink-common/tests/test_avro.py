@@ -20,7 +20,7 @@ from fink_common.avro import (
 )
 from fink_common.datasets import sample_files
 from fink_common.errors import DecodeError, SchemaError
-from fink_common.schema import SCHEMA_NAMES, load_avro_schema
+from fink_common.schema import load_avro_schema
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def _reason(payload: bytes | None, schema_name: str = "ztf_4.02") -> str:
 # --------------------------------------------------------------------------- real files
 
 
-@pytest.mark.parametrize("name", SCHEMA_NAMES)
+@pytest.mark.parametrize("name", ["ztf_3.3", "ztf_4.02", "lsst_9.0"])
 def test_every_real_file_decodes(name: str) -> None:
     files = sample_files(name)
     records, failures = decode_alerts([p.read_bytes() for p in files], name)

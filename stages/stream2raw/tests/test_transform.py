@@ -13,7 +13,8 @@ from fink_common.avro import encode_schemaless
 from fink_common.datasets import sample_files
 from fink_common.errors import DecodeError
 from fink_common.night import night_of_jd
-from fink_stream2raw.transform import check_alert, decode_messages, quarantine_rows, raw_rows, stamp
+from fink_common.surveys.ztf import check_ztf_alert as check_alert
+from fink_stream2raw.transform import decode_messages, quarantine_rows, raw_rows, stamp
 
 TS = datetime(2023, 10, 19, 6, 0, tzinfo=UTC)
 

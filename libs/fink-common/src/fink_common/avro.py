@@ -38,6 +38,8 @@ __all__ = [
     "DecodeFailure",
     "decode_alert",
     "decode_alerts",
+    "decode_container_record",
+    "decode_schemaless_record",
     "encode_schemaless",
     "encode_container",
 ]
@@ -108,6 +110,21 @@ def _decode_schemaless(data: bytes, schema_name: str) -> dict[str, Any]:
     return record  # type: ignore[no-any-return]
 
 
+def decode_schemaless_record(data: bytes, writer: Any, label: str) -> dict[str, Any]:
+    """One schemaless record written with the parsed schema `writer`, every byte used; DecodeError otherwise."""
+    stream = BytesIO(data)
+    try:
+        record = schemaless_reader(stream, writer, None)
+    except Exception as exc:  # fastavro raises EOFError, ValueError, UnicodeDecodeError, IndexError...
+        raise DecodeError(
+            f"truncated or corrupt {label} record of {len(data)} bytes "
+            f"({type(exc).__name__}: {str(exc) or 'data ends early'})"
+        ) from None
+    if stream.tell() != len(data):
+        raise DecodeError(f"{len(data) - stream.tell()} trailing bytes after a {label} record of {stream.tell()} bytes")
+    return record  # type: ignore[no-any-return]
+
+
 def _hint(data: bytes) -> str:
     head = data[:16]
     if head[:1] in (b"{", b"["):
@@ -132,7 +149,22 @@ def _read_long(data: bytes, pos: int) -> tuple[int, int]:
     return (value >> 1) ^ -(value & 1), pos + 1
 
 
+def decode_container_record(payload: Payload) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One-record container -> (the record as its writer wrote it, the writer schema's JSON); DecodeError."""
+    data = payload if isinstance(payload, bytes) else bytes(payload)
+    if data[:4] != CONTAINER_MAGIC:
+        raise DecodeError(f"not an Avro container: the first bytes are {data[:4]!r}, expected {CONTAINER_MAGIC!r}")
+    record, schema_bytes = _read_container(data, None)
+    return record, json.loads(schema_bytes)
+
+
 def _decode_container(data: bytes, schema_name: str) -> dict[str, Any]:
+    record, _ = _read_container(data, schema_name)
+    return record
+
+
+def _read_container(data: bytes, schema_name: str | None) -> tuple[dict[str, Any], bytes]:
+    """(the record, reshaped to `schema_name` unless None; the header's schema bytes)."""
     stream = BytesIO(data)
     try:
         header = schemaless_reader(stream, HEADER_SCHEMA, None)
@@ -148,7 +180,7 @@ def _decode_container(data: bytes, schema_name: str) -> dict[str, Any]:
     codec = meta.get("avro.codec", b"null").decode("ascii", "replace")
     if codec not in ("null", "deflate"):
         raise DecodeError(f"container codec {codec!r} is not supported (null and deflate are)")
-    writer, plan = _writer_plan(schema_bytes, schema_name)
+    writer, plan = _writer_plan(schema_bytes, schema_name) if schema_name else (_writer(schema_bytes), None)
 
     pos = stream.tell()
     size = len(data)
@@ -201,9 +233,9 @@ def _decode_container(data: bytes, schema_name: str) -> dict[str, Any]:
         ) from None
     if stream.tell() != end:
         raise DecodeError(f"corrupt container: {end - stream.tell()} bytes left in the block after the record")
-    if plan is not None:
+    if plan is not None and schema_name:
         _apply(record, plan, "", schema_name)
-    return record
+    return record, schema_bytes
 
 
 # ------------------------------------------------------- writer schema -> expected schema plan
@@ -229,6 +261,14 @@ def _writer_plan(schema_bytes: bytes, schema_name: str) -> tuple[Any, _Plan | No
     if flat_writer is None or flat_writer.get("type") != "record":
         raise DecodeError(f"record does not match schema {schema_name}: the container holds a non-record type")
     return writer, _plan(flat_writer, _flat_expected(schema_name), "", schema_name)
+
+
+@lru_cache(maxsize=64)
+def _writer(schema_bytes: bytes) -> Any:
+    try:
+        return parse_schema(json.loads(schema_bytes))
+    except Exception as exc:
+        raise DecodeError(f"corrupt container: the header's avro.schema is not a usable schema ({exc})") from None
 
 
 @cache

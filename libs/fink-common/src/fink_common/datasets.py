@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fink_common.errors import DataNotFoundError
 
-__all__ = ["DATASIM_ENV", "SAMPLE_SETS", "datasim_dir", "sample_dir", "sample_files"]
+__all__ = ["DATASIM_ENV", "SAMPLE_SETS", "WIRE_SETS", "datasim_dir", "sample_dir", "sample_files"]
 
 DATASIM_ENV = "FINK_DATASIM_DIR"
 
@@ -16,7 +16,15 @@ SAMPLE_SETS: dict[str, str] = {
     "ztf_3.3": "ztf_2020_schema_3.3",
     "ztf_4.02": "ztf_2023_schema_4.02",
     "lsst_9.0": "lsst_schema_9.0",
+    "lsst_10.0": "lsst_2026_schema_10.0",
+    # Rubin's Kafka wire format (Confluent framing), one message value per file
+    "lsst_wire_9.0": "lsst_wire/v9_0",
+    "lsst_wire_10.0": "lsst_wire/v10_0",
+    "lsst_wire_11.0": "lsst_wire/v11_0",
+    "lsst_wire_versions": "lsst_wire/versions",
 }
+#: The Confluent-framed sample sets.
+WIRE_SETS: tuple[str, ...] = ("lsst_wire_9.0", "lsst_wire_10.0", "lsst_wire_11.0", "lsst_wire_versions")
 
 
 def _repo_root() -> Path | None:

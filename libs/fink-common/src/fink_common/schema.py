@@ -1,7 +1,8 @@
 """Alert schemas: load them by name, fingerprint them, derive the Spark schema, build the raw table.
 
-The Avro schemas live as data files in `fink_common/schemas/<name>.avsc`; this module is the only
-place that reads them and the only place that turns an Avro schema into a Spark `StructType`.
+The ZTF schemas live as data files in `fink_common/schemas/<name>.avsc`; Rubin's come from Rubin's own
+package (`fink_common.alert_packet`). This module is the only place that reads them by name and the only
+place that turns an Avro schema into a Spark `StructType`.
 
 Fingerprint choice: `schema_fingerprint` is the CRC-64-AVRO (Rabin) fingerprint of the schema's
 Avro Parsing Canonical Form, as 16 lowercase hex digits. It is the fingerprint the Avro spec defines
@@ -24,6 +25,7 @@ from fastavro.schema import fingerprint as _avro_fingerprint
 from fastavro.schema import to_parsing_canonical_form
 from pyspark.sql import types as T
 
+from fink_common.alert_packet import official_schema
 from fink_common.errors import SchemaError
 
 __all__ = [
@@ -38,13 +40,17 @@ __all__ = [
     "inline_named_types",
 ]
 
-#: Names of the packaged schemas: `<name>.avsc` under `fink_common/schemas/`.
-SCHEMA_NAMES: tuple[str, ...] = ("ztf_3.3", "ztf_4.02", "lsst_9.0")
+#: ZTF's schemas, `<name>.avsc` under `fink_common/schemas/`.
+_PACKAGED: tuple[str, ...] = ("ztf_3.3", "ztf_4.02")
+#: Rubin's production schemas, read from the official `lsst-alert-packet` package (ids 900, 1000, 1100, 1101).
+_RUBIN: tuple[str, ...] = ("lsst_9.0", "lsst_10.0", "lsst_11.0", "lsst_11.1")
+#: Every schema known by name.
+SCHEMA_NAMES: tuple[str, ...] = _PACKAGED + _RUBIN
 
 #: Survey -> the schema versions whose alerts land in that survey's raw table (oldest first).
 RAW_SOURCES: dict[str, tuple[str, ...]] = {
     "ztf": ("ztf_3.3", "ztf_4.02"),
-    "lsst": ("lsst_9.0",),
+    "lsst": _RUBIN,
 }
 
 _PRIMITIVES: dict[str, T.DataType] = {
@@ -63,6 +69,8 @@ _PRIMITIVES: dict[str, T.DataType] = {
 def _schema_text(name: str) -> str:
     if name not in SCHEMA_NAMES:
         raise SchemaError(f"unknown schema {name!r}; known schemas: {', '.join(SCHEMA_NAMES)}")
+    if name in _RUBIN:
+        return json.dumps(official_schema(name.removeprefix("lsst_")))
     try:
         return (resources.files("fink_common") / "schemas" / f"{name}.avsc").read_text(encoding="utf-8")
     except OSError as exc:

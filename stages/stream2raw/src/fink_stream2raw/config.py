@@ -8,8 +8,9 @@ from pathlib import Path
 
 from fink_common.config import EnvReader, KafkaConfig, SparkConfig
 from fink_common.lake import LakePaths
-from fink_common.night import SITE_LONGITUDES
 from fink_common.schema import SCHEMA_NAMES
+from fink_common.schema_registry import RegistrySettings
+from fink_common.surveys import SURVEY_NAMES, DecodeSettings, get_survey
 
 __all__ = ["Stream2RawConfig", "load_config"]
 
@@ -27,9 +28,14 @@ class Stream2RawConfig:
     fail_on_data_loss: bool
     trigger_seconds: float
     survey: str
-    schema_name: str  # the schema of schemaless messages (containers carry their own writer schema)
+    schema_name: str  # the schema of schemaless messages (containers and Confluent frames name their own)
+    registry: RegistrySettings  # where Confluent-framed messages' writer schemas are looked up by id
     site_longitude_deg: float
     available_now: bool  # process what is in the topics, then stop (tests, replays, the demo)
+
+    @property
+    def decoding(self) -> DecodeSettings:
+        return DecodeSettings(survey=self.survey, schema_name=self.schema_name, registry=self.registry)
 
     @property
     def checkpoint(self) -> Path:
@@ -67,15 +73,15 @@ def load_config(environ: Mapping[str, str] | None = None) -> Stream2RawConfig:
         bool(topics) != bool(pattern),
         "set exactly one of FINK_INPUT_TOPICS (comma-separated names) and FINK_INPUT_TOPIC_PATTERN (a regex)",
     )
-    survey = env.choice("FINK_SURVEY", sorted(SITE_LONGITUDES), "ztf")
-    default_schema = {"ztf": "ztf_4.02", "lsst": "lsst_9.0"}.get(survey, "ztf_4.02")
-    schema_name = env.choice("FINK_INPUT_SCHEMA", SCHEMA_NAMES, default_schema)
+    survey = env.choice("FINK_SURVEY", SURVEY_NAMES, "ztf")
+    plugin = get_survey(survey if survey in SURVEY_NAMES else "ztf")
+    schema_name = env.choice("FINK_INPUT_SCHEMA", SCHEMA_NAMES, plugin.default_schema)
     env.check(
         schema_name.split("_")[0] == survey,
         f"FINK_INPUT_SCHEMA={schema_name!r} does not belong to survey {survey!r}",
     )
-    env.check(survey == "ztf", f"FINK_SURVEY={survey!r}: only 'ztf' has a raw table so far")
-    longitude = env.float("FINK_SITE_LONGITUDE", SITE_LONGITUDES.get(survey, 0.0))
+    registry = RegistrySettings.from_env(env, default_cache_dir=str(lake.root / "schemas"))
+    longitude = env.float("FINK_SITE_LONGITUDE", plugin.site_longitude_deg)
     env.check(-180.0 <= longitude <= 180.0, f"FINK_SITE_LONGITUDE={longitude} is not in [-180, 180]")
     config = Stream2RawConfig(
         kafka=kafka,
@@ -91,6 +97,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Stream2RawConfig:
         trigger_seconds=env.float("FINK_TRIGGER_SECONDS", 2.0, minimum=0.0),
         survey=survey,
         schema_name=schema_name,
+        registry=registry,
         site_longitude_deg=longitude,
         available_now=env.bool("FINK_AVAILABLE_NOW", False),
     )

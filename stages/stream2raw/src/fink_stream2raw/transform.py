@@ -1,33 +1,32 @@
 """Pure DataFrame -> DataFrame steps of stream2raw: decode Kafka messages, stamp them, split good from bad.
 
-Decoding runs in Python workers over Arrow batches (`mapInArrow`): each message is sniffed (Avro container or
-schemaless), decoded with fink_common.avro and conformed to the raw table. A message that cannot be decoded
+Decoding runs in Python workers over Arrow batches (`mapInArrow`): each message is decoded by its survey's plug-in
+(`fink_common.surveys`: the framing is sniffed per message) and conformed to the survey's raw table. A message that cannot be decoded
 becomes a row with its reason and raw bytes, never an exception: the query goes on and nothing is lost.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
-from fink_common.avro import decode_alert
 from fink_common.errors import DecodeError
-from fink_common.night import JD_UNIX_EPOCH, night_column
-from fink_common.schema import conform_record, raw_alert_schema, spark_schema
+from fink_common.night import night_column
+from fink_common.schema import raw_alert_schema, spark_schema
+from fink_common.surveys import AlertDecoder, DecodeSettings, get_survey
 
 __all__ = [
     "KAFKA_FIELDS",
+    "raw_record_schema",
     "decoded_schema",
     "decode_value",
     "decode_messages",
-    "check_alert",
     "stamp",
     "raw_rows",
     "quarantine_rows",
@@ -48,55 +47,40 @@ _ERROR_FIELDS = [
 
 def decoded_schema(survey: str = "ztf") -> T.StructType:
     """Alert columns of the raw table, then the Kafka coordinates, then the decode error and raw bytes."""
-    alert = spark_schema(raw_alert_schema(survey))
-    return T.StructType(list(alert.fields) + KAFKA_FIELDS + _ERROR_FIELDS)
+    return T.StructType(list(raw_record_schema(survey).fields) + KAFKA_FIELDS + _ERROR_FIELDS)
 
 
-def check_alert(record: dict[str, Any]) -> None:
-    """Reject decoded alerts that cannot be placed or identified (DecodeError with the reason).
-
-    The fields that place an alert in time and on the sky (candidate.jd, ra, dec) must be finite and in range:
-    the night partition, the HEALPix index and the cross-matches are computed from them. NaN or infinity in any
-    other float field (a magnitude, a score) is an IEEE value Avro carries faithfully: it is kept as-is in the
-    raw table, and the quality cuts of raw2science decide about it.
-    """
-    candidate = record.get("candidate") or {}
-    jd = candidate.get("jd")
-    if record.get("candid") is None:
-        raise DecodeError("candid is null")
-    if not record.get("objectId"):
-        raise DecodeError("objectId is empty")
-    if jd is None or not math.isfinite(jd) or jd < 2_400_000.0:
-        raise DecodeError(f"candidate.jd is not a valid Julian date: {jd!r}")
-    for name, low, high in (("ra", 0.0, 360.0), ("dec", -90.0, 90.0)):
-        value = candidate.get(name)
-        if value is None or not math.isfinite(value) or not low <= value <= high:
-            raise DecodeError(f"candidate.{name} is not a valid coordinate in [{low:g}, {high:g}] degrees: {value!r}")
+def raw_record_schema(survey: str = "ztf") -> T.StructType:
+    """The alert columns of a survey's raw table: its schema versions' fields, then the survey's own columns."""
+    plugin = get_survey(survey)
+    return T.StructType(list(spark_schema(raw_alert_schema(survey)).fields) + list(plugin.raw_extra_fields))
 
 
-def decode_value(value: bytes | None, schema_name: str, survey: str) -> tuple[dict[str, Any] | None, str | None]:
-    """One Kafka message -> (the raw-table record, None), or (None, the reason it cannot be stored)."""
+def decode_value(value: bytes | None, decoder: AlertDecoder) -> tuple[dict[str, Any] | None, str | None]:
+    """One Kafka message -> (the raw-table record, None), or (None, the reason it cannot be stored).
+
+    A DecodeError is the message's fault: it goes to the quarantine with its reason. Any other error (a schema
+    registry that stays down, say) propagates and fails the micro-batch, so no offset moves past the message."""
     try:
-        record = decode_alert(value, schema_name)
-        check_alert(record)
-        return conform_record(record, survey), None
+        return decoder(value), None
     except DecodeError as exc:
         return None, exc.reason
 
 
-def _decoder(schema_name: str, survey: str) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    arrow_schema = to_arrow_schema(decoded_schema(survey), timestamp_utc=True)
-    alert_names = [f.name for f in spark_schema(raw_alert_schema(survey)).fields]
+def _decoder(settings: DecodeSettings) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    arrow_schema = to_arrow_schema(decoded_schema(settings.survey), timestamp_utc=True)
+    alert_names = [f.name for f in raw_record_schema(settings.survey).fields]
     empty_alert = dict.fromkeys(alert_names)
 
     def decode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        decoder = get_survey(settings.survey).decoder(settings)
         for batch in batches:
             columns = batch.to_pydict()
             rows: list[dict[str, Any]] = []
             for value, topic, partition, offset, ts in zip(
                 columns["value"], columns["topic"], columns["partition"], columns["offset"], columns["timestamp"], strict=True
             ):
-                record, reason = decode_value(value, schema_name, survey)
+                record, reason = decode_value(value, decoder)
                 row = record if record is not None else dict(empty_alert)
                 row.update(kafka_topic=topic, kafka_partition=partition, kafka_offset=offset, kafka_timestamp=ts)
                 row["decode_error"] = reason
@@ -107,24 +91,25 @@ def _decoder(schema_name: str, survey: str) -> Callable[[Iterator[pa.RecordBatch
     return decode
 
 
-def decode_messages(kafka_rows: DataFrame, schema_name: str, survey: str = "ztf") -> DataFrame:
-    """Kafka source rows (value, topic, partition, offset, timestamp) -> one decoded row per message."""
+def decode_messages(kafka_rows: DataFrame, settings: DecodeSettings | str, survey: str = "ztf") -> DataFrame:
+    """Kafka source rows (value, topic, partition, offset, timestamp) -> one decoded row per message.
+    `settings` may be just the schema name of schemaless messages (no registry)."""
+    if isinstance(settings, str):
+        settings = DecodeSettings(survey=survey, schema_name=settings)
     source = kafka_rows.select("value", "topic", "partition", "offset", "timestamp")
-    return source.mapInArrow(_decoder(schema_name, survey), decoded_schema(survey))
+    return source.mapInArrow(_decoder(settings), decoded_schema(settings.survey))
 
 
-def _jd_unix(jd: Column) -> Column:
-    return (jd - F.lit(JD_UNIX_EPOCH)) * F.lit(86400.0)
-
-
-def stamp(decoded: DataFrame, *, longitude_deg: float, version: str) -> DataFrame:
-    """Add the observing night (from the alert's jd; from the Kafka timestamp for undecodable messages),
+def stamp(decoded: DataFrame, *, longitude_deg: float, version: str, survey: str = "ztf") -> DataFrame:
+    """Add the observing night (from the alert's time; from the Kafka timestamp for undecodable messages),
     the ingest time and the stage version."""
-    from_jd = night_column(_jd_unix(F.col("candidate.jd")), longitude_deg)
+    plugin = get_survey(survey)
+    unix = F.col(plugin.time_field) * F.lit(plugin.time_scale) + F.lit(plugin.time_offset)
+    from_alert = night_column(unix, longitude_deg)
     from_kafka = night_column(F.unix_micros(F.col("kafka_timestamp")) / F.lit(1e6), longitude_deg)
     return decoded.withColumns(
         {
-            "night": F.when(F.col("decode_error").isNull(), from_jd).otherwise(from_kafka),
+            "night": F.when(F.col("decode_error").isNull(), from_alert).otherwise(from_kafka),
             "ingest_timestamp": F.current_timestamp(),
             "stream2raw_version": F.lit(version),
         }

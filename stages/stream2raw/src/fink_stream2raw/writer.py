@@ -28,9 +28,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
-from fink_common.night import jd_to_unix, night_of_unix
-from fink_common.schema import raw_alert_schema, spark_schema
-from fink_stream2raw.transform import KAFKA_FIELDS, decode_value
+from fink_common.night import night_of_unix
+from fink_common.surveys import AlertDecoder, DecodeSettings, get_survey
+from fink_stream2raw.transform import KAFKA_FIELDS, decode_value, raw_record_schema
 
 __all__ = ["RAW", "QUARANTINE", "MANIFEST", "FileStamp", "raw_file_schema", "quarantine_file_schema", "stage_files"]
 
@@ -54,7 +54,7 @@ ROW_GROUP = 256
 
 def raw_file_schema(survey: str = "ztf") -> pa.Schema:
     """Columns of a raw file (the night is the folder): the alert, its Kafka coordinates, the stamp."""
-    alert = spark_schema(raw_alert_schema(survey))
+    alert = raw_record_schema(survey)
     return to_arrow_schema(T.StructType(list(alert.fields) + KAFKA_FIELDS + _STAMP_FIELDS), timestamp_utc=True)
 
 
@@ -76,8 +76,7 @@ class FileStamp:
     batch_id: int
     raw_staging: str
     quarantine_staging: str
-    schema_name: str
-    survey: str
+    decoding: DecodeSettings
     longitude_deg: float
     version: str
     ingest_timestamp: dt.datetime
@@ -95,7 +94,7 @@ class _Files:
 
     def __init__(self, stamp: FileStamp, part: int) -> None:
         self.stamp, self.part = stamp, part
-        self.schemas = {RAW: raw_file_schema(stamp.survey), QUARANTINE: quarantine_file_schema()}
+        self.schemas = {RAW: raw_file_schema(stamp.decoding.survey), QUARANTINE: quarantine_file_schema()}
         self.writers: dict[tuple[str, str], tuple[pq.ParquetWriter, str]] = {}
         self.rows: dict[tuple[str, str], int] = {}
 
@@ -118,8 +117,9 @@ class _Files:
         return pa.RecordBatch.from_pylist(manifest, schema=to_arrow_schema(MANIFEST))
 
 
-def _split(batch: pa.RecordBatch, stamp: FileStamp) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def _split(batch: pa.RecordBatch, stamp: FileStamp, decoder: AlertDecoder) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Decode one Arrow batch of Kafka rows into raw and quarantine rows, grouped by (dataset, night)."""
+    survey = get_survey(stamp.decoding.survey)
     columns = batch.to_pydict()
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     stamped = {"ingest_timestamp": stamp.ingest_timestamp, "stream2raw_version": stamp.version}
@@ -127,9 +127,9 @@ def _split(batch: pa.RecordBatch, stamp: FileStamp) -> dict[tuple[str, str], lis
         columns["value"], columns["topic"], columns["partition"], columns["offset"], columns["timestamp"], strict=True
     ):
         meta = {"kafka_topic": topic, "kafka_partition": partition, "kafka_offset": offset, "kafka_timestamp": ts}
-        record, reason = decode_value(value, stamp.schema_name, stamp.survey)
+        record, reason = decode_value(value, decoder)
         if record is not None:
-            night = night_of_unix(jd_to_unix(record["candidate"]["jd"]), stamp.longitude_deg)
+            night = survey.night_of(record, stamp.longitude_deg)
             record.update(meta)
             record.update(stamped)
             groups.setdefault((RAW, night), []).append(record)
@@ -144,8 +144,9 @@ def _task_writer(stamp: FileStamp) -> Callable[[Iterator[pa.RecordBatch]], Itera
     def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         context = TaskContext.get()
         files = _Files(stamp, context.partitionId() if context is not None else 0)
+        decoder = get_survey(stamp.decoding.survey).decoder(stamp.decoding)
         for batch in batches:
-            for (dataset, night), rows in _split(batch, stamp).items():
+            for (dataset, night), rows in _split(batch, stamp, decoder).items():
                 files.write(dataset, night, rows)
         yield files.close()
 
