@@ -8,7 +8,9 @@ from pathlib import Path
 
 from fink_common.config import EnvReader, SparkConfig
 from fink_common.lake import LakePaths
-from fink_raw2science.science import DEFAULT_MODULES, ScienceError, ScienceModule, resolve_modules
+from fink_common.surveys import SURVEY_NAMES
+from fink_raw2science.science import ScienceError, ScienceModule, resolve_modules
+from fink_raw2science.surveys import QUALITY_CUTS, survey_science
 
 __all__ = ["Raw2ScienceConfig", "load_config"]
 
@@ -17,6 +19,8 @@ __all__ = ["Raw2ScienceConfig", "load_config"]
 class Raw2ScienceConfig:
     spark: SparkConfig
     lake: LakePaths
+    survey: str
+    quality_cut: str  # ZTF: "fink" (Fink's cuts); LSST: "none" (Fink's choice, a flag only) or "good_quality"
     modules: tuple[ScienceModule, ...]
     max_files_per_trigger: int
     trigger_seconds: float
@@ -43,16 +47,21 @@ def load_config(environ: Mapping[str, str] | None = None) -> Raw2ScienceConfig:
     env = EnvReader(environ, source="raw2science configuration")
     spark = SparkConfig.from_env(env)
     lake = LakePaths(Path(env.str("FINK_DATA_DIR", ".fink/lake")).absolute())
-    names = env.list("FINK_SCIENCE_MODULES", ",".join(DEFAULT_MODULES))
+    survey = env.choice("FINK_SURVEY", SURVEY_NAMES, "ztf")
+    known = survey if survey in SURVEY_NAMES else "ztf"
+    quality_cut = env.choice("FINK_QUALITY_CUT", QUALITY_CUTS[known], QUALITY_CUTS[known][0])
+    names = env.list("FINK_SCIENCE_MODULES", ",".join(survey_science(known).default_modules))
     extra = env.list("FINK_EXTRA_MODULES", "")  # `package.module:object` entry points, run after the built-ins
     modules: list[ScienceModule] = []
     try:
-        modules = resolve_modules([*names, *extra])
+        modules = resolve_modules([*names, *extra], survey=known)
     except ScienceError as exc:
         env.problems.extend(f"FINK_SCIENCE_MODULES/FINK_EXTRA_MODULES: {p}" for p in exc.problems)
     config = Raw2ScienceConfig(
         spark=spark,
         lake=lake,
+        survey=survey,
+        quality_cut=quality_cut,
         modules=tuple(modules),
         # stream2raw writes ~2,500 alerts per file (5,000 per batch over 2 tasks): 2 files keep a backlog's micro-batch
         # near 5,000 alerts. On a pre-filled 100k raw lake, 4 files (10,000 alerts) ran a 1 GB and a 2 GB driver out of

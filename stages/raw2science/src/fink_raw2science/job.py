@@ -16,7 +16,8 @@ from fink_common.streaming import start_foreach_batch
 from fink_raw2science import STAGE, __version__
 from fink_raw2science.config import Raw2ScienceConfig
 from fink_raw2science.science.adapter import FailureLog
-from fink_raw2science.transform import deduplicate, enrich, flag_quality, passing, rejected
+from fink_raw2science.surveys import survey_science
+from fink_raw2science.transform import deduplicate, enrich, passing, rejected
 
 __all__ = ["BatchSink", "start", "duplicates_dropped"]
 
@@ -36,10 +37,17 @@ class BatchSink:
         if self.failures is None:
             self.failures = FailureLog(batch.sparkSession.sparkContext)
         self.failures.take()  # start clean: only this batch's failures below
-        flagged = flag_quality(batch).persist()
+        survey = survey_science(self.config.survey)
+        flagged = survey.flag(batch, self.config.quality_cut).persist()
         try:
             bad = write_batch(rejected(flagged, version=__version__), self.config.lake.rejected, batch_id)
-            science = enrich(passing(flagged), self.config.modules, version=__version__, failures=self.failures)
+            science = enrich(
+                passing(flagged),
+                self.config.modules,
+                version=__version__,
+                failures=self.failures,
+                sections=(survey.history, survey.current),
+            )
             good = write_batch(science, self.config.lake.science, batch_id)
         finally:
             flagged.unpersist()
@@ -72,6 +80,7 @@ def start(config: Raw2ScienceConfig, spark: SparkSession | None = None) -> tuple
         spark, config.lake.raw, max_files_per_trigger=config.max_files_per_trigger, wait_s=config.source_wait_seconds
     )
     sink = BatchSink(config)
-    log.info("starting", raw=str(config.lake.raw), modules=[m.name for m in config.modules])
-    query = start_foreach_batch(deduplicate(source, config.dedup_delay), sink, name=STAGE, settings=config)
+    log.info("starting", survey=config.survey, raw=str(config.lake.raw), modules=[m.name for m in config.modules])
+    key = survey_science(config.survey).alert_id
+    query = start_foreach_batch(deduplicate(source, config.dedup_delay, key), sink, name=STAGE, settings=config)
     return query, sink

@@ -8,20 +8,21 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from fink_raw2science.science import ScienceModule
-from fink_raw2science.science.adapter import FailureLog, apply_modules
+from fink_raw2science.science.adapter import ZTF_SECTIONS, FailureLog, apply_modules
 
 __all__ = ["RB_MIN", "deduplicate", "flag_quality", "passing", "rejected", "enrich"]
 
 RB_MIN = 0.55  # Fink's real-bogus threshold
 
 
-def deduplicate(raw: DataFrame, delay: str) -> DataFrame:
-    """Streaming deduplication on `candid`: a candid seen within `delay` (of ingest time) is dropped.
+def deduplicate(raw: DataFrame, delay: str, key: str = "candid") -> DataFrame:
+    """Streaming deduplication on the alert id `key` (candid, diaSourceId): an id seen within `delay` (of
+    ingest time) is dropped.
 
     The watermark is on the ingest time, which only moves forward, so no alert is ever dropped as
     late: an old night replayed today is still processed.
     """
-    return raw.withWatermark("ingest_timestamp", delay).dropDuplicatesWithinWatermark(["candid"])
+    return raw.withWatermark("ingest_timestamp", delay).dropDuplicatesWithinWatermark([key])
 
 
 def _reason(failed: Column, text: Column) -> Column:
@@ -58,11 +59,17 @@ def rejected(flagged: DataFrame, *, version: str) -> DataFrame:
 
 
 def enrich(
-    alerts: DataFrame, modules: Sequence[ScienceModule], *, version: str, failures: FailureLog | None = None
+    alerts: DataFrame,
+    modules: Sequence[ScienceModule],
+    *,
+    version: str,
+    failures: FailureLog | None = None,
+    sections: tuple[str, str] = ZTF_SECTIONS,
 ) -> DataFrame:
     """Run the science modules (vectorised pandas UDFs) and stamp the version and processing time.
-    A module that raises on a batch gives its documented failed value and is recorded in `failures`."""
-    out = apply_modules(alerts, list(modules), failures).withColumns(
+    A module that raises on a batch gives its documented failed value and is recorded in `failures`.
+    `sections`: (history array, current detection) of the survey's alerts, for the `c*` history arrays."""
+    out = apply_modules(alerts, list(modules), failures, sections).withColumns(
         {"raw2science_version": F.lit(version), "science_timestamp": F.current_timestamp()}
     )
     if "night" in out.columns:  # keep the partition column last, as in every dataset of the lake

@@ -29,17 +29,20 @@ from fink_raw2science.science.lightcurve import history_field
 from fink_raw2science.science.module import ScienceModule
 from fink_raw2science.science.registry import check_plan
 
-__all__ = ["FailureLog", "apply_modules", "history_column", "spark_udf_for", "with_history_columns"]
+__all__ = ["ZTF_SECTIONS", "FailureLog", "apply_modules", "history_column", "spark_udf_for", "with_history_columns"]
 
 _log = logging.getLogger(__name__)
 
 
-def history_column(field: str) -> Column:
-    """`c<field>`: `prv_candidates.<field>` followed by `candidate.<field>` (just the latter when no history)."""
-    current = F.array(F.col(f"candidate.{field}"))
-    return F.when(F.col("prv_candidates").isNull(), current).otherwise(
-        F.concat(F.col(f"prv_candidates.{field}"), current)
-    )
+#: (history array, current detection): ZTF's sections; Rubin's are ("prvDiaSources", "diaSource")
+ZTF_SECTIONS = ("prv_candidates", "candidate")
+
+
+def history_column(field: str, sections: tuple[str, str] = ZTF_SECTIONS) -> Column:
+    """`c<field>`: `<history>.<field>` followed by `<current>.<field>` (just the latter when no history)."""
+    history, now = sections
+    current = F.array(F.col(f"{now}.{field}"))
+    return F.when(F.col(history).isNull(), current).otherwise(F.concat(F.col(f"{history}.{field}"), current))
 
 
 def _top_level(df: DataFrame) -> set[str]:
@@ -55,7 +58,9 @@ def _available(df: DataFrame) -> set[str]:
     return paths
 
 
-def with_history_columns(df: DataFrame, modules: Sequence[ScienceModule]) -> tuple[DataFrame, list[str]]:
+def with_history_columns(
+    df: DataFrame, modules: Sequence[ScienceModule], sections: tuple[str, str] = ZTF_SECTIONS
+) -> tuple[DataFrame, list[str]]:
     """df plus the `c*` arrays the modules read and df lacks; also returns the names added."""
     produced = {c for m in modules for c in (*m.columns, *m.frame_columns)}
     added: list[str] = []
@@ -64,7 +69,7 @@ def with_history_columns(df: DataFrame, modules: Sequence[ScienceModule]) -> tup
             field = history_field(path)
             if field is None or path in produced or path in added or path in _top_level(df):
                 continue
-            df = df.withColumn(path, history_column(field))
+            df = df.withColumn(path, history_column(field, sections))
             added.append(path)
     return df, added
 
@@ -141,10 +146,13 @@ def spark_udf_for(module: ScienceModule, failures: FailureLog | None = None) -> 
 
 
 def apply_modules(
-    df: DataFrame, modules: Sequence[ScienceModule], failures: FailureLog | None = None
+    df: DataFrame,
+    modules: Sequence[ScienceModule],
+    failures: FailureLog | None = None,
+    sections: tuple[str, str] = ZTF_SECTIONS,
 ) -> DataFrame:
     """df plus every module's output columns, computed by pandas UDFs, in order."""
-    df, added = with_history_columns(df, modules)
+    df, added = with_history_columns(df, modules, sections)
     check_plan(modules, _available(df))
     for module in modules:
         result = spark_udf_for(module, failures)(*[F.col(path) for path in module.inputs])

@@ -101,6 +101,8 @@ class ScienceModule:
     version: str
     struct: str | None = None
     description: str = field(default="", compare=False)
+    #: the surveys whose alerts it reads (its input paths are one survey's layout): resolve_modules checks it
+    surveys: tuple[str, ...] = ("ztf",)
 
     def __post_init__(self) -> None:
         problems = []

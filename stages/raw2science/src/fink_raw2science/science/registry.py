@@ -13,6 +13,11 @@ Built-ins (in `DEFAULT_MODULES` order, which respects their dependencies):
 | xmatch | xmatch_name, xmatch_type (string; "Unknown" = no match), xmatch_sep_arcsec (double) | "Fail", "Fail", NaN |
 | classification | classification (string) | "Fail" |
 
+Rubin/LSST built-ins (`LSST_BUILTINS`, module `rubin`): is_sso, is_first (boolean, null = unknown),
+first_detection (`firstDiaSourceMjdTaiFink`, double), flux_rate (mag_rate, sigma_rate, rate_significance,
+delta_time: doubles, NaN = no rate) and xmatch on `diaSource.ra/dec`. A module says which surveys it serves
+(`ScienceModule.surveys`); `resolve_modules(..., survey=...)` refuses one that does not serve the survey.
+
 Options (keyword arguments of the factories): `anomaly(model=path)`, `xmatch(catalog=path,
 radius_arcsec=1.5)`, `classification(anomaly_threshold=None, model=path)` (threshold default: the
 model's). An extra module is named by an entry point string `package.module:object`; the object is a
@@ -34,11 +39,15 @@ from fink_raw2science.science.features import FEATURE_NAMES, features_g, feature
 from fink_raw2science.science.lightcurve import nalerthist
 from fink_raw2science.science.module import OutputField, ScienceModule
 from fink_raw2science.science.rates import magnitude_rate
+from fink_raw2science.science.rubin import FLUX_RATE_FIELDS, first_detection, flux_rate, is_first, is_sso
 from fink_raw2science.science.xmatch import DEFAULT_RADIUS_ARCSEC, CrossMatcher
 
 __all__ = [
     "BUILTINS",
+    "BUILTINS_BY_SURVEY",
     "DEFAULT_MODULES",
+    "DEFAULT_MODULES_BY_SURVEY",
+    "LSST_BUILTINS",
     "FAILED_LABEL",
     "check_plan",
     "load_entry_point",
@@ -119,12 +128,19 @@ def _anomaly(model: str | None = None) -> ScienceModule:
     )
 
 
-def _xmatch(catalog: str | None = None, radius_arcsec: float = DEFAULT_RADIUS_ARCSEC) -> ScienceModule:
+def _xmatch(
+    catalog: str | None = None,
+    radius_arcsec: float = DEFAULT_RADIUS_ARCSEC,
+    *,
+    position: tuple[str, str] = ("candidate.ra", "candidate.dec"),
+    surveys: tuple[str, ...] = ("ztf",),
+) -> ScienceModule:
     matcher = CrossMatcher(catalog, radius_arcsec)
     matcher.catalog  # noqa: B018  (load now: a bad catalog is a configuration error, not a batch failure)
     return ScienceModule(
         name="xmatch",
-        inputs=("candidate.ra", "candidate.dec"),
+        surveys=surveys,
+        inputs=position,
         fields=(
             OutputField("xmatch_name", "string", FAILED_LABEL),
             OutputField("xmatch_type", "string", FAILED_LABEL),
@@ -172,14 +188,45 @@ BUILTINS: dict[str, Callable[..., ScienceModule]] = {
 DEFAULT_MODULES: tuple[str, ...] = tuple(BUILTINS)
 
 
+def _lsst_module(name: str, inputs: tuple[str, ...], fields: tuple[OutputField, ...], function: Any, about: str) -> ScienceModule:
+    return ScienceModule(
+        name=name, inputs=inputs, fields=fields, function=function, version="1.0.0", description=about, surveys=("lsst",)
+    )
+
+
+#: Rubin/LSST built-ins (see `rubin`), in dependency order.
+LSST_BUILTINS: dict[str, Callable[..., ScienceModule]] = {
+    "is_sso": lambda: _lsst_module(
+        "is_sso", ("ssSource.ssObjectId",), (OutputField("is_sso", "boolean", None),), is_sso, "an ssSource is attached"
+    ),
+    "is_first": lambda: _lsst_module(
+        "is_first", ("diaObject.nDiaSources",), (OutputField("is_first", "boolean", None),), is_first,
+        "diaObject.nDiaSources == 1 (null without a diaObject)",
+    ),
+    "first_detection": lambda: _lsst_module(
+        "first_detection", ("cmidpointMjdTai",), (OutputField("firstDiaSourceMjdTaiFink", "double", NAN),),
+        first_detection, "earliest midpointMjdTai of the history and the alert",
+    ),
+    "flux_rate": lambda: _lsst_module(
+        "flux_rate", ("cmidpointMjdTai", "cband", "cpsfFlux", "cpsfFluxErr"),
+        tuple(OutputField(name, "double", NAN) for name in FLUX_RATE_FIELDS), flux_rate,
+        "AB mag/day against the latest earlier same-band detection, with its error and significance",
+    ),
+    "xmatch": lambda **options: _xmatch(**options, position=("diaSource.ra", "diaSource.dec"), surveys=("lsst",)),
+}  # fmt: skip
+#: Survey -> its built-in modules and the default list.
+BUILTINS_BY_SURVEY: dict[str, dict[str, Callable[..., ScienceModule]]] = {"ztf": BUILTINS, "lsst": LSST_BUILTINS}
+DEFAULT_MODULES_BY_SURVEY: dict[str, tuple[str, ...]] = {s: tuple(b) for s, b in BUILTINS_BY_SURVEY.items()}
+
+
 def load_entry_point(spec: str) -> Any:
     """The object named by `package.module:object` (the object part may be dotted)."""
     return _load(spec, ScienceError, what="a built-in module nor a module entry point")
 
 
-def _build(name: str, options: Mapping[str, Any]) -> ScienceModule:
-    if name in BUILTINS:
-        factory: Any = BUILTINS[name]
+def _build(name: str, options: Mapping[str, Any], builtins: Mapping[str, Callable[..., ScienceModule]]) -> ScienceModule:
+    if name in builtins:
+        factory: Any = builtins[name]
     else:
         factory = load_entry_point(name)
         if isinstance(factory, ScienceModule):
@@ -202,21 +249,29 @@ def _build(name: str, options: Mapping[str, Any]) -> ScienceModule:
 
 
 def resolve_modules(
-    names: Sequence[str] = DEFAULT_MODULES, options: Mapping[str, Mapping[str, Any]] | None = None
+    names: Sequence[str] | None = None, options: Mapping[str, Mapping[str, Any]] | None = None, *, survey: str = "ztf"
 ) -> list[ScienceModule]:
-    """Build the modules named in `names` (built-in names or entry points), in that order.
+    """Build the modules named in `names` (the survey's built-in names or entry points; default: all the
+    survey's built-ins), in that order.
 
-    Every problem (unknown name, failed import, bad options, two modules writing the same column,
-    options for a name that is not listed) is collected and raised at once in one ScienceError.
+    Every problem (unknown name, failed import, bad options, a module that does not serve the survey, two
+    modules writing the same column, options for a name that is not listed) is raised at once in one ScienceError.
     """
+    if survey not in BUILTINS_BY_SURVEY:
+        raise ScienceError(f"unknown survey {survey!r}; known: {', '.join(BUILTINS_BY_SURVEY)}")
+    names = DEFAULT_MODULES_BY_SURVEY[survey] if names is None else names
     options = dict(options or {})
     problems: list[str] = []
     modules: list[ScienceModule] = []
     for name in names:
         try:
-            modules.append(_build(name, options.get(name, {})))
+            module = _build(name, options.get(name, {}), BUILTINS_BY_SURVEY[survey])
         except ScienceError as exc:
             problems.extend(exc.problems)
+            continue
+        if survey not in module.surveys:
+            problems.append(f"module {name!r} serves {', '.join(module.surveys)}, not {survey}")
+        modules.append(module)
     for extra in sorted(set(options) - set(names)):
         problems.append(f"options given for {extra!r}, which is not among the modules {list(names)}")
     seen: dict[str, str] = {}
