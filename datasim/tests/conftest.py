@@ -1,4 +1,5 @@
-"""Fixtures of the datasim tests: a small generated night (built once per session) and the real local Kafka."""
+"""Fixtures of the datasim tests: small generated ZTF and Rubin nights (built once per session) and the real
+local Kafka."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from fink_datasim.generate import GenerateResult, generate
 #: The small generated night most tests look at.
 SMALL_N = 1500
 SMALL_SEED = 11
+#: The small generated Rubin night: 3 visits of 500 alerts.
+LSST_N = 1500
+LSST_SEED = 7
+LSST_VISIT = 500
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +34,9 @@ def small_alerts(small_night: GenerateResult) -> list[dict[str, Any]]:
         with open(Path(small_night.out) / name, "rb") as fh:
             records.extend(fastavro.reader(fh))
     return records
+
+
+@pytest.fixture(scope="session")
+def lsst_night(tmp_path_factory: pytest.TempPathFactory) -> GenerateResult:
+    out = tmp_path_factory.mktemp("lsst") / "alerts"
+    return generate(out, n=LSST_N, seed=LSST_SEED, survey="lsst", visit_size=LSST_VISIT)

@@ -1,11 +1,11 @@
-"""The `--rate` scheduler, driven by a fake clock: exact spacing, no drift, catch-up after a stall."""
+"""The `--rate` and visit schedulers, driven by a fake clock: exact spacing, no drift, catch-up after a stall."""
 
 from __future__ import annotations
 
 import pytest
 
 from fink_datasim.errors import DatasimError
-from fink_datasim.pacer import Pacer
+from fink_datasim.pacer import Pacer, VisitPacer
 
 
 class FakeClock:
@@ -78,3 +78,55 @@ def test_rate_zero_means_as_fast_as_possible() -> None:
 def test_negative_rate_is_refused() -> None:
     with pytest.raises(DatasimError, match="rate"):
         Pacer(-1.0)
+
+
+def _visit_send_times(pacer: VisitPacer, clock: FakeClock, n: int, work_s: float = 0.0) -> list[float]:
+    times = []
+    for _ in range(n):
+        pacer.wait()
+        times.append(clock.now)
+        clock.now += work_s
+    return times
+
+
+def test_visits_go_out_at_once_one_interval_apart() -> None:
+    clock = FakeClock()
+    pacer = VisitPacer(4, 39.0, clock, clock.sleep)
+    times = _visit_send_times(pacer, clock, 10)  # visits of 4, 4 and 2 alerts
+    assert times == pytest.approx([100.0] * 4 + [139.0] * 4 + [178.0] * 2)
+    assert clock.sleeps == pytest.approx([39.0, 39.0]) and pacer.visits == 3
+
+
+def test_sending_time_inside_a_visit_is_part_of_the_interval() -> None:
+    clock = FakeClock()
+    pacer = VisitPacer(10, 39.0, clock, clock.sleep)
+    times = _visit_send_times(pacer, clock, 30, work_s=0.5)  # a visit takes 5 s to send
+    assert [times[0], times[10], times[20]] == pytest.approx([100.0, 139.0, 178.0])
+    assert clock.sleeps == pytest.approx([34.0, 34.0])
+
+
+def test_a_visit_longer_than_the_interval_is_followed_at_once_then_the_cadence_resumes() -> None:
+    clock = FakeClock()
+    pacer = VisitPacer(2, 10.0, clock, clock.sleep)
+    times = _visit_send_times(pacer, clock, 2)
+    clock.now += 25.0  # the broker stalls for 25 s during the first visit
+    times += _visit_send_times(pacer, clock, 4)
+    assert times == pytest.approx([100.0, 100.0, 125.0, 125.0, 135.0, 135.0])  # no burst of catch-up visits
+
+
+def test_sleep_overshoot_does_not_drift() -> None:
+    clock = FakeClock()
+
+    def late_sleep(seconds: float) -> None:
+        clock.sleep(seconds + 0.2)  # the OS wakes us 200 ms late every time
+
+    pacer = VisitPacer(1, 39.0, clock, late_sleep)
+    times = _visit_send_times(pacer, clock, 11)
+    assert times[-1] == pytest.approx(100.0 + 10 * 39.0 + 0.2)  # late by one overshoot, not ten
+
+
+def test_bad_visit_settings_are_refused() -> None:
+    with pytest.raises(DatasimError, match="visit size"):
+        VisitPacer(0, 39.0)
+    with pytest.raises(DatasimError, match="interval"):
+        VisitPacer(10, -1.0)

@@ -1,4 +1,4 @@
-"""fink-datasim: synthetic ZTF alerts (`generate`) and a paced Kafka replayer (`replay`)."""
+"""fink-datasim: synthetic ZTF and Rubin alerts (`generate`) and a paced Kafka replayer (`replay`)."""
 
 from fink_common.version import package_version
 from fink_datasim.generate import GenerateResult, generate

@@ -5,7 +5,14 @@
 - `schemaless`: each message is the bare record encoded with the ZTF 4.02 schema. For generated files (written
   with that schema, one record per block) it is the block's bytes; other files are decoded and re-encoded.
 
-The message key is the alert's `candid` as ASCII digits (e.g. b"2481454725615015032"), or no key at all.
+Rubin's Confluent-framed files (`*.confluent.avro`: byte 0x00, a 4-byte schema id, one schemaless record; what
+`generate --survey lsst` writes) are one Kafka message value each: they are sent byte for byte, whatever the
+framing asked. Fink's LSST container files go through the container path like ZTF's: a file of several
+one-record blocks (`lsst_2026_schema_10.0/part-2-918301.avro`, 7 alerts) is cut into one-record container
+messages, without decoding.
+
+The message key is the alert id as ASCII digits (ZTF `candid`, e.g. b"2481454725615015032"; Rubin
+`diaSourceId`), or no key at all.
 """
 
 from __future__ import annotations
@@ -27,7 +34,16 @@ from fink_common.schema import parsed_schema
 from fink_datasim.container import Container, count_records, read_container
 from fink_datasim.errors import AlertFileError, DatasimError, EmptyFolderError
 
-__all__ = ["FRAMINGS", "KEYS", "SCHEMA_NAME", "Message", "alert_files", "count_alerts", "iter_messages"]
+__all__ = [
+    "FRAMINGS",
+    "KEYS",
+    "SCHEMA_NAME",
+    "Message",
+    "alert_files",
+    "count_alerts",
+    "is_confluent",
+    "iter_messages",
+]
 
 FRAMINGS = ("container", "schemaless")
 KEYS = ("candid", "none")
@@ -35,6 +51,10 @@ KEYS = ("candid", "none")
 SCHEMA_NAME = "ztf_4.02"
 
 _PRIMITIVE = ("null", "boolean", "int", "long", "float", "double", "bytes", "string")
+#: Top-level fields holding the alert id, per survey (ZTF, Rubin).
+_ID_FIELDS = ("candid", "diaSourceId")
+_CONFLUENT_MAGIC = b"\x00"
+_CONFLUENT_HEADER = 5
 
 
 @dataclass(frozen=True)
@@ -56,9 +76,18 @@ def alert_files(folder: str | Path) -> list[Path]:
     return files
 
 
+def is_confluent(path: Path) -> bool:
+    """True for a Confluent-framed message file (first byte 0x00; an Avro container starts with `Obj`)."""
+    with open(path, "rb") as fh:
+        return fh.read(1) == _CONFLUENT_MAGIC
+
+
 def count_alerts(files: list[Path]) -> int:
-    """Total records in the files, from the block headers only."""
-    return sum(count_records(f) for f in files)
+    """Total records in the files, from the block headers only (a Confluent-framed file is one alert)."""
+    try:
+        return sum(1 if is_confluent(f) else count_records(f) for f in files)
+    except OSError as exc:
+        raise AlertFileError(f"cannot read an alert file: {exc.strerror or exc}") from None
 
 
 @lru_cache(maxsize=16)
@@ -109,7 +138,7 @@ def _candid_reader(schema_text: str) -> Callable[[bytes], int | None] | None:
         if not all(isinstance(b, str) and b in _PRIMITIVE for b in branches):
             return None
         steps.append((field["name"], branches))
-        if field["name"] == "candid":
+        if field["name"] in _ID_FIELDS:
             break
     else:
         return None
@@ -121,12 +150,25 @@ def _candid_reader(schema_text: str) -> Callable[[bytes], int | None] | None:
             if len(branches) > 1:
                 index, pos = _read_long(data, pos)
                 kind = branches[index]
-            if name == "candid":
+            if name in _ID_FIELDS:
                 return _read_long(data, pos)[0] if kind in ("int", "long") else None
             pos = _skip(kind, data, pos)
         return None
 
     return read
+
+
+def _confluent(path: Path, data: bytes, keyed: bool) -> Message:
+    """A Confluent-framed file as it is; the key is the record's first field (diaSourceId, a long)."""
+    if len(data) <= _CONFLUENT_HEADER:
+        raise AlertFileError(f"{path}: truncated Confluent-framed message ({len(data)} bytes)")
+    key = None
+    if keyed:
+        try:
+            key = _key_of(_read_long(data, _CONFLUENT_HEADER)[0], True)
+        except IndexError:
+            raise AlertFileError(f"{path}: truncated Confluent-framed message (no alert id)") from None
+    return Message(key, data)
 
 
 def _key_of(candid: Any, keyed: bool) -> bytes | None:
@@ -149,9 +191,10 @@ def _sliced(box: Container, framing: str, keyed: bool) -> Iterator[Message]:
         key = None
         if keyed and reader is not None:
             key = _key_of(reader(data), True)
-        elif keyed:  # candid is behind nested fields: decode this record
+        elif keyed:  # the id is behind nested fields: decode this record
             record = fastavro.schemaless_reader(io.BytesIO(data), _parsed_writer(box.schema_text))
-            key = _key_of(record.get("candid") if isinstance(record, dict) else None, True)
+            found = next((record.get(f) for f in _ID_FIELDS if f in record), None) if isinstance(record, dict) else None
+            key = _key_of(found, True)
         if whole:
             value = box.data
         else:
@@ -196,6 +239,9 @@ def iter_messages(files: list[Path], framing: str = "container", key: str = "can
             data = path.read_bytes()
         except OSError as exc:
             raise AlertFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        if data[:1] == _CONFLUENT_MAGIC:
+            yield _confluent(path, data, keyed)
+            continue
         box = read_container(data, str(path))
         if box.single_record_blocks and (framing == "container" or _is_target_schema(box.schema_text)):
             yield from _sliced(box, framing, keyed)

@@ -30,7 +30,7 @@ from fink_datasim.container import encode_header, write_blocks
 from fink_datasim.cutout import CutoutPool
 from fink_datasim.errors import DatasimError, OutputExistsError
 from fink_datasim.plan import KIND_ORDER, NightPlan, Population, build_plan
-from fink_datasim.survey import DEFAULT_NIGHT
+from fink_datasim.survey import DEFAULT_NIGHT, night_date
 
 __all__ = ["MANIFEST", "SCHEMA_NAME", "SURVEYS", "GenerateResult", "generate", "iter_alerts"]
 
@@ -38,7 +38,7 @@ __all__ = ["MANIFEST", "SCHEMA_NAME", "SURVEYS", "GenerateResult", "generate", "
 MANIFEST = "manifest.json"
 #: The schema every generated alert follows (`fink_common.schema.load_avro_schema` name).
 SCHEMA_NAME = "ztf_4.02"
-SURVEYS = ("ztf",)
+SURVEYS = ("ztf", "lsst")
 
 
 @dataclass(frozen=True)
@@ -145,20 +145,30 @@ def generate(
     *,
     n: int,
     seed: int = 0,
-    night: str = DEFAULT_NIGHT,
+    night: str | None = None,
     survey: str = "ztf",
     per_file: int = 1000,
     workers: int | None = None,
     population: Population | None = None,
     overwrite: bool = False,
     progress: bool = False,
+    **lsst: Any,
 ) -> GenerateResult:
-    """Generate `n` synthetic alerts of `night` into folder `out`; same arguments, same bytes."""
+    """Generate `n` synthetic alerts of `night` into folder `out`; same arguments, same bytes.
+
+    `survey="lsst"` writes Rubin alerts instead (`fink_datasim.lsst.generate`); it takes `schema` ("11.0" or
+    "11.1"), `visit_size` (alerts per visit, default 10000) and `encoder`, and `night` defaults to 20260305.
+    """
     if survey not in SURVEYS:
         raise DatasimError(f"unknown survey {survey!r}; supported: {', '.join(SURVEYS)}")
     if per_file < 1:
         raise DatasimError(f"alerts per file must be >= 1, got {per_file}")
+    if survey == "lsst":
+        return _generate_lsst(Path(out), n, seed, night, overwrite, progress, workers, **lsst)
+    if lsst:
+        raise DatasimError(f"options {', '.join(sorted(lsst))} apply to --survey lsst only")
     started = time.perf_counter()
+    night = night or DEFAULT_NIGHT
     population = population or Population()
     plan = build_plan(n, seed, night, population)
     out = Path(out)
@@ -191,4 +201,33 @@ def generate(
         bytes=sum(size for _, _, size in written),
         elapsed_s=time.perf_counter() - started,
         per_population={k: per_population.get(k, 0) for k in KIND_ORDER},
+    )
+
+
+def _generate_lsst(
+    out: Path, n: int, seed: int, night: str | None, overwrite: bool, progress: bool, workers: int | None, **options: Any
+) -> GenerateResult:
+    from fink_datasim.lsst.generate import generate_lsst
+    from fink_datasim.lsst.plan import DEFAULT_NIGHT as LSST_NIGHT
+
+    unknown = set(options) - {"schema", "visit_size", "encoder"}
+    if unknown:
+        raise DatasimError(f"unknown option(s) for --survey lsst: {', '.join(sorted(unknown))}")
+    started = time.perf_counter()
+    night = night or LSST_NIGHT
+    night_date(night)  # a clear error for a malformed night
+    try:
+        _prepare_out(out, overwrite)
+    except OSError as exc:
+        raise DatasimError(f"cannot write alerts to {out}: {exc.strerror or exc}") from None
+    made = generate_lsst(out, n=n, seed=seed, night=night, workers=workers, progress=progress, **options)
+    (out / MANIFEST).write_text(json.dumps(made.manifest, indent=1, sort_keys=True) + "\n")
+    return GenerateResult(
+        out=out,
+        alerts=made.plan.size,
+        objects=made.plan.size,  # one object per alert
+        files=made.files,
+        bytes=int(made.sizes.sum()),
+        elapsed_s=time.perf_counter() - started,
+        per_population=dict(made.manifest["alerts_per_population"]),
     )

@@ -1,4 +1,5 @@
-"""Pacing of a replay: message `i` is due at `start + i / rate` on an absolute schedule.
+"""Pacing of a replay: message `i` is due at `start + i / rate` on an absolute schedule (`Pacer`), or by visits
+(`VisitPacer`: one visit of alerts at once, then the next one `interval` seconds after the previous started).
 
 An absolute schedule does not drift: sleeping too long once, or a slow send, is made up by sending the next
 messages without waiting until the schedule is met again, so the average rate over the run is the one asked.
@@ -12,7 +13,7 @@ from collections.abc import Callable
 
 from fink_datasim.errors import DatasimError
 
-__all__ = ["Pacer"]
+__all__ = ["Pacer", "VisitPacer"]
 
 
 class Pacer:
@@ -51,3 +52,50 @@ class Pacer:
         delay = self.start + index / self.rate - now
         if delay > 0:
             self.sleep(delay)
+
+
+class VisitPacer:
+    """Pacing by visits, as Rubin sends them: the alerts of one visit (`visit_size` sends) go out as fast as they
+    can, then the next visit waits for its slot, `interval` seconds after the previous visit started.
+
+    A visit that took longer than the interval is followed at once by the next one (the telescope does not take
+    two exposures at once to catch up); the schedule restarts from that visit. Sleep overshoot does not drift:
+    a visit's start is its slot, not the time the sleep returned.
+    """
+
+    def __init__(
+        self,
+        visit_size: int,
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if visit_size < 1:
+            raise DatasimError(f"visit size must be >= 1 alert, got {visit_size}")
+        if interval < 0:
+            raise DatasimError(f"visit interval must be >= 0 s, got {interval}")
+        self.visit_size = int(visit_size)
+        self.interval = float(interval)
+        self.clock = clock
+        self.sleep = sleep
+        self.visit_start: float | None = None  # when the current visit started (its slot)
+        self.count = 0  # sends released so far
+        self.visits = 0  # visits started so far
+
+    def wait(self) -> None:
+        """Block until the next send may go: at once inside a visit, at the next slot for a visit's first alert."""
+        index = self.count
+        self.count += 1
+        if index % self.visit_size:
+            return
+        now = self.clock()
+        self.visits += 1
+        if self.visit_start is None:
+            self.visit_start = now
+            return
+        slot = self.visit_start + self.interval
+        if slot > now:
+            self.sleep(slot - now)
+            self.visit_start = slot
+        else:
+            self.visit_start = now

@@ -1,4 +1,5 @@
-"""`fink-datasim replay`: send every alert of a folder to a Kafka topic, one alert per message, at a given rate.
+"""`fink-datasim replay`: send every alert of a folder to a Kafka topic, one alert per message, at a given rate
+(`rate` alerts/s) or by visits (`visit_size` alerts at once, one visit every `visit_interval` seconds, as Rubin).
 
 Delivery is confirmed per message (delivery callbacks, then a bounded flush): `ReplayResult.failed` counts the
 messages Kafka did not acknowledge, including those still pending when the flush timed out.
@@ -21,11 +22,14 @@ from fink_common.errors import ServiceError, ServiceUnavailableError
 from fink_common.kafka import ensure_topics, make_producer
 from fink_datasim.errors import DatasimError
 from fink_datasim.framing import FRAMINGS, KEYS, alert_files, count_alerts, iter_messages
-from fink_datasim.pacer import Pacer
+from fink_datasim.pacer import Pacer, VisitPacer
 
-__all__ = ["DEFAULT_BOOTSTRAP", "ReplayResult", "replay"]
+__all__ = ["DEFAULT_BOOTSTRAP", "DEFAULT_VISIT_INTERVAL", "DEFAULT_VISIT_SIZE", "ReplayResult", "replay"]
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+#: Rubin's average visit: 10,000 alerts, one visit every ~39 s (30 s exposure, readout, slew).
+DEFAULT_VISIT_SIZE = 10_000
+DEFAULT_VISIT_INTERVAL = 39.0
 _LOG_LEVEL = 2  # librdkafka syslog level: critical only; delivery errors are counted and reported instead
 _START_HINT = "start the local services with `./fink services up`, or pass --bootstrap HOST:PORT"
 
@@ -42,6 +46,7 @@ class ReplayResult:
     bytes: int
     elapsed_s: float
     error: str | None = None  # the first delivery error, if any
+    visits: int | None = None  # visits sent, when paced by visits
 
     @property
     def attempted(self) -> int:
@@ -53,8 +58,9 @@ class ReplayResult:
         return self.sent / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def summary(self) -> str:
+        visits = f" visits={self.visits}" if self.visits is not None else ""
         return (
-            f"replay: topic={self.topic} framing={self.framing} sent={self.sent} failed={self.failed} "
+            f"replay: topic={self.topic} framing={self.framing} sent={self.sent} failed={self.failed}{visits} "
             f"elapsed={self.elapsed_s:.2f}s rate={self.rate:.1f} alerts/s ({self.bytes / 1e6:.1f} MB)"
         )
 
@@ -100,6 +106,8 @@ def replay(
     topic: str,
     *,
     rate: float = 0.0,
+    visit_size: int | None = None,
+    visit_interval: float | None = None,
     framing: str = "container",
     bootstrap: str = DEFAULT_BOOTSTRAP,
     limit: int | None = None,
@@ -112,7 +120,10 @@ def replay(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ReplayResult:
-    """Send the alerts of folder `alerts` to `topic` at `rate` alerts/s (0 = as fast as possible).
+    """Send the alerts of folder `alerts` to `topic` at `rate` alerts/s (0 = as fast as possible), or by visits
+    when `visit_size` or `visit_interval` is given (defaults 10000 alerts, 39 s): each visit's alerts as fast as
+    possible, the next visit `visit_interval` s after the previous one started. Files are sent in path order
+    (generated Rubin files sort by visit). A Confluent-framed file is sent byte for byte.
 
     `limit` stops after that many alerts. `key` is "candid" (the candid as ASCII digits) or "none".
     Raises DataNotFoundError for a missing or empty folder and ServiceUnavailableError when Kafka does not
@@ -126,7 +137,17 @@ def replay(
         raise DatasimError(f"unknown framing {framing!r}; use one of: {', '.join(FRAMINGS)}")
     if key not in KEYS:
         raise DatasimError(f"unknown key mode {key!r}; use one of: {', '.join(KEYS)}")
-    pacer = Pacer(rate, clock=clock, sleep=sleep)
+    by_visits = visit_size is not None or visit_interval is not None
+    if by_visits and rate:
+        raise DatasimError("pace by --rate or by visits (--visit-size/--visit-interval), not both")
+    pacer: Pacer | VisitPacer = Pacer(rate, clock=clock, sleep=sleep)
+    if by_visits:
+        pacer = VisitPacer(
+            DEFAULT_VISIT_SIZE if visit_size is None else visit_size,
+            DEFAULT_VISIT_INTERVAL if visit_interval is None else visit_interval,
+            clock=clock,
+            sleep=sleep,
+        )
     files = alert_files(alerts)
     total = count_alerts(files)
     if limit is not None:
@@ -180,4 +201,5 @@ def replay(
         bytes=size,
         elapsed_s=elapsed,
         error=error,
+        visits=pacer.visits if isinstance(pacer, VisitPacer) else None,
     )
