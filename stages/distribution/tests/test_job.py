@@ -10,54 +10,19 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, Message, TopicPartition
 from confluent_kafka.admin import ConfigResource
+from delivery import read_topic, run, topic_counts
 from enriched_alerts import SCIENCE_FILES, read_science, science_lake  # noqa: F401  (session fixture)
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
-from fink_common.kafka import make_admin, make_consumer
+from fink_common.kafka import make_admin
 from fink_common.testing import unique_name
 from fink_distribution.config import DistributionConfig, load_config
-from fink_distribution.job import DistributionSink, create_topics, read_query_id, start
+from fink_distribution.job import DistributionSink, create_topics, read_query_id
 from fink_distribution.publisher import TransactionalPublisher
 from fink_distribution.registry import evaluate_filters, input_frame, required_columns
 from fink_distribution.wire import FINGERPRINT_HEADER, decode_value, wire_schema
-
-
-def read_topic(bootstrap: str, topic: str) -> list[Message]:
-    """Every committed message of a topic (isolation.level=read_committed), oldest first."""
-    consumer = make_consumer(bootstrap, unique_name("reader"), {"enable.partition.eof": True})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        remaining, out = set(partitions), []
-        while remaining:
-            msg = consumer.poll(30)
-            assert msg is not None, f"no end of partition reached on {topic}"
-            if msg.error() is not None:
-                assert msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
-                remaining.discard(msg.partition())
-                continue
-            out.append(msg)
-        return out
-    finally:
-        consumer.close()
-
-
-def topic_counts(config: DistributionConfig) -> dict[str, int]:
-    topics = [*config.topics.values(), config.schema_topic]
-    return {t: len(read_topic(config.kafka.bootstrap, t)) for t in topics}
-
-
-def run(spark: SparkSession, config: DistributionConfig) -> dict:
-    query, sink = start(config, spark)
-    try:
-        query.awaitTermination(timeout=600)
-        assert query.exception() is None
-    finally:
-        sink.close()
-    return sink.totals
 
 
 @pytest.fixture

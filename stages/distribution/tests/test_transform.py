@@ -15,6 +15,7 @@ from fastavro import schemaless_writer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from fink_common.surveys import get_survey
 from fink_distribution.registry import (
     BUILTINS,
     AlertFilter,
@@ -27,6 +28,7 @@ from fink_distribution.transform import FLAGS_COLUMN, encode_messages, flag_aler
 from fink_distribution.wire import decode_value, wire_schema
 
 FILTERS = list(BUILTINS.values())
+ZTF = get_survey("ztf")
 
 
 def same(a: Any, b: Any) -> bool:
@@ -74,14 +76,14 @@ def test_round_trip_with_the_published_schema_only(science: DataFrame, table: pa
     schema = wire_schema(science.schema, "ztf")
     everything = AlertFilter("everything", ("candid",), lambda candid: candid.notna())
     sample = science.where(F.col("kafka_offset") % 25 == 0)  # 12 alerts of all kinds
-    messages = encode_messages(flag_alerts(sample, [everything]), [everything], schema).collect()
+    messages = encode_messages(flag_alerts(sample, [everything]), [everything], schema, ZTF).collect()
     assert len(messages) == 12
     expected = {r["kafka_offset"]: r for r in table.to_pylist()}
     for message in messages:
         record = decode_value(bytes(message.value), schema.text)
         original = expected[record["kafka_offset"]]
         assert same(record, original), record["kafka_offset"]
-        assert bytes(message.key) == original["objectId"].encode() and message.candid == original["candid"]
+        assert bytes(message.key) == original["objectId"].encode() and message.alert_id == original["candid"]
         assert message.filters == ["everything"] and message.failed == []
         assert record["cutoutDifference"]["stampData"][:2] == b"\x1f\x8b"  # gzipped FITS, unchanged
         written = BytesIO()
@@ -95,7 +97,7 @@ def test_unselected_alerts_carry_no_value_and_failures_are_named(science: DataFr
 
     filters = [BUILTINS["sso_candidates"], AlertFilter("broken", ("roid",), broken)]
     schema = wire_schema(science.schema, "ztf")
-    rows = encode_messages(flag_alerts(science, filters), filters, schema).collect()
+    rows = encode_messages(flag_alerts(science, filters), filters, schema, ZTF).collect()
     assert len(rows) == 300
     for row in rows:
         assert row.failed == ["broken"]

@@ -4,9 +4,9 @@
 |---|---|---|
 | FINK_KAFKA_BOOTSTRAP | 127.0.0.1:9092 | Kafka brokers the topics are written to |
 | FINK_DATA_DIR | .fink/lake | lake root: reads `science/`, writes `distribution/schemas/` and the checkpoint |
-| FINK_FILTERS | every built-in and extra filter | comma-separated filter names (one topic each) |
+| FINK_FILTERS | every built-in filter of the survey and every extra filter | comma-separated filter names (one topic each) |
 | FINK_EXTRA_FILTERS | none | comma-separated `package.module:object` entry points providing more filters |
-| FINK_SURVEY | ztf | survey suffix of the topics (`<prefix><filter>_<survey>`) |
+| FINK_SURVEY | ztf | `ztf` or `lsst`: the built-in filters, the alert id, the message key and the topic suffix (`<prefix><filter>_<survey>`) |
 | FINK_TOPIC_PREFIX | fink_ | prefix of every topic: filters, `<prefix>schemas`, `<prefix>distribution_commits` |
 | FINK_TRANSACTIONAL_ID | `<prefix>distribution_<survey>` | Kafka transactional.id, stable per stage instance |
 | FINK_MAX_FILES_PER_TRIGGER | 4 | science parquet files per micro-batch (bounds a backlog's batch and the driver's memory) |
@@ -14,7 +14,7 @@
 | FINK_AVAILABLE_NOW | false | process what is in the science table, then stop |
 | FINK_SOURCE_WAIT_SECONDS | 600 | how long to wait at start for the first science file |
 | FINK_TOPIC_PARTITIONS | 1 | partitions of the filter topics created at start |
-| FINK_DEDUPLICATE | true | send each candid once per checkpoint (Spark state: one entry per alert seen) |
+| FINK_DEDUPLICATE | true | send each alert id (`candid`, `diaSourceId`) once per checkpoint (Spark state: one entry per alert seen) |
 
 plus the Spark settings of `fink_common.config.SparkConfig` (FINK_SPARK_*).
 """
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from fink_common.config import EnvReader, KafkaConfig, SparkConfig
 from fink_common.lake import LakePaths
-from fink_common.night import SITE_LONGITUDES
+from fink_common.surveys import SURVEY_NAMES, Survey, get_survey
 from fink_distribution.registry import AlertFilter, FilterError, resolve_filters
 
 __all__ = ["DistributionConfig", "load_config"]
@@ -70,6 +70,10 @@ class DistributionConfig:
     def commit_topic(self) -> str:
         return f"{self.topic_prefix}distribution_commits"
 
+    @property
+    def survey_plugin(self) -> Survey:
+        return get_survey(self.survey)
+
     def topic_of(self, filter_name: str) -> str:
         return f"{self.topic_prefix}{filter_name}_{self.survey}"
 
@@ -84,8 +88,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> DistributionConfig:
     kafka = KafkaConfig.from_env(env)
     spark = SparkConfig.from_env(env)
     lake = LakePaths(Path(env.str("FINK_DATA_DIR", ".fink/lake")).absolute())
-    survey = env.choice("FINK_SURVEY", sorted(SITE_LONGITUDES), "ztf")
-    env.check(survey == "ztf", f"FINK_SURVEY={survey!r}: only 'ztf' has a science table so far")
+    survey = env.choice("FINK_SURVEY", list(SURVEY_NAMES), "ztf")
     prefix = env.str("FINK_TOPIC_PREFIX", "fink_")
     env.check(
         bool(_TOPIC_CHARS.match(prefix)),
@@ -95,7 +98,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> DistributionConfig:
     extra = env.list("FINK_EXTRA_FILTERS", "")
     filters: tuple[AlertFilter, ...] = ()
     try:
-        filters = resolve_filters(names or None, extra)
+        filters = resolve_filters(names or None, extra, survey=survey)
     except FilterError as exc:
         env.problems.extend(f"FINK_FILTERS/FINK_EXTRA_FILTERS: {p}" for p in exc.problems)
     longest = max((len(f"{prefix}{f.name}_{survey}") for f in filters), default=0)

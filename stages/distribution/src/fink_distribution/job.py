@@ -131,7 +131,7 @@ class DistributionSink:
         if FLAGS_COLUMN not in batch.columns:  # a plain science batch (a replay by hand): flag it here
             batch = flag_alerts(batch, filters)
         write_schema_file(self.config.schema_dir, self.schema)
-        tally = BatchPass(encode_messages(batch, filters, self.schema))
+        tally = BatchPass(encode_messages(batch, filters, self.schema, self.config.survey_plugin))
         sent = publisher.publish(
             batch_id,
             sink_id,
@@ -188,7 +188,7 @@ def build_query(spark: SparkSession, config: DistributionConfig) -> tuple[DataFr
         wait_s=config.source_wait_seconds,
     )
     schema = wire_schema(source.schema, config.survey)  # before the flags: they are never sent
-    alerts = unique_alerts(source) if config.deduplicate else source
+    alerts = unique_alerts(source, config.survey_plugin.alert_id_field) if config.deduplicate else source
     return flag_alerts(alerts, config.filters), schema
 
 

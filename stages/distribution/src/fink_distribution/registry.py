@@ -32,10 +32,13 @@ import pyarrow.compute as pc
 from fink_common.errors import FinkError
 from fink_common.plugins import load_entry_point as _load
 from fink_distribution import filters as rules
+from fink_distribution import lsst_filters as lsst_rules
 
 __all__ = [
     "BUILTINS",
+    "BUILTINS_BY_SURVEY",
     "DEFAULT_FILTERS",
+    "LSST_BUILTINS",
     "AlertFilter",
     "FilterError",
     "FilterFunction",
@@ -99,28 +102,46 @@ def _builtin(name: str, inputs: tuple[str, ...], function: FilterFunction) -> Al
 
 _STAR = ("candidate.sgscore1", "candidate.distpsnr1")
 
-#: Built-in filter name -> filter (rules and thresholds documented in `fink_distribution.filters`).
-BUILTINS: dict[str, AlertFilter] = {
-    f.name: f
-    for f in (
-        _builtin("sso_candidates", ("roid",), rules.sso_candidates),
-        _builtin(
-            "new_transients",
-            ("nalerthist", "roid", "candidate.isdiffpos", "candidate.drb", *_STAR),
-            rules.new_transients,
-        ),
-        _builtin("fast_risers", ("mag_rate", "sigma_rate", "candidate.isdiffpos", "roid"), rules.fast_risers),
-        _builtin("anomalies", ("anomaly_score",), rules.anomalies),
-        _builtin("catalog_matches", ("xmatch_type",), rules.catalog_matches),
-        _builtin(
-            "extragalactic_transients",
-            ("xmatch_type", "candidate.isdiffpos", "roid", "candidate.drb", *_STAR),
-            rules.extragalactic_transients,
-        ),
-    )
-}
-#: Every built-in, in registry order.
+def _table(*filters: AlertFilter) -> dict[str, AlertFilter]:
+    return {f.name: f for f in filters}
+
+
+#: ZTF built-in filter name -> filter (rules and thresholds documented in `fink_distribution.filters`).
+BUILTINS: dict[str, AlertFilter] = _table(
+    _builtin("sso_candidates", ("roid",), rules.sso_candidates),
+    _builtin(
+        "new_transients",
+        ("nalerthist", "roid", "candidate.isdiffpos", "candidate.drb", *_STAR),
+        rules.new_transients,
+    ),
+    _builtin("fast_risers", ("mag_rate", "sigma_rate", "candidate.isdiffpos", "roid"), rules.fast_risers),
+    _builtin("anomalies", ("anomaly_score",), rules.anomalies),
+    _builtin("catalog_matches", ("xmatch_type",), rules.catalog_matches),
+    _builtin(
+        "extragalactic_transients",
+        ("xmatch_type", "candidate.isdiffpos", "roid", "candidate.drb", *_STAR),
+        rules.extragalactic_transients,
+    ),
+)
+#: Every ZTF built-in, in registry order.
 DEFAULT_FILTERS: tuple[str, ...] = tuple(BUILTINS)
+
+#: Rubin/LSST built-in filters (rules documented in `fink_distribution.lsst_filters`).
+LSST_BUILTINS: dict[str, AlertFilter] = _table(
+    _builtin("uniform_sample", ("diaSourceId",), lsst_rules.uniform_sample),
+    _builtin("solar_system", ("is_sso",), lsst_rules.solar_system),
+    _builtin("first_detections", ("is_first",), lsst_rules.first_detections),
+    _builtin("fast_risers", ("mag_rate", "rate_significance", "is_sso"), lsst_rules.fast_risers),
+    _builtin("fast_faders", ("mag_rate", "rate_significance", "diaSource.band", "is_sso"), lsst_rules.fast_faders),
+    _builtin("long_trails", ("diaSource.trailLength", "diaSource.psfFlux", "good_quality"), lsst_rules.long_trails),
+    _builtin(
+        "bright_new_candidates",
+        ("diaSource.midpointMjdTai", "firstDiaSourceMjdTaiFink", "diaSource.psfFlux", "good_quality", "is_sso"),
+        lsst_rules.bright_new_candidates,
+    ),
+)
+#: survey -> its built-in filters: every survey has its own set (the topics are `<prefix><name>_<survey>`).
+BUILTINS_BY_SURVEY: dict[str, dict[str, AlertFilter]] = {"ztf": BUILTINS, "lsst": LSST_BUILTINS}
 
 
 def load_entry_point(spec: str) -> Any:
@@ -160,15 +181,19 @@ def load_extra_filters(specs: Iterable[str]) -> tuple[list[AlertFilter], list[st
     return loaded, problems
 
 
-def resolve_filters(names: Sequence[str] | None = None, extra: Sequence[str] = ()) -> tuple[AlertFilter, ...]:
-    """The filters to run: `names` picked among the built-ins and the filters the `extra` entry points
-    provide. `names=None` means every built-in followed by every extra filter.
+def resolve_filters(
+    names: Sequence[str] | None = None, extra: Sequence[str] = (), *, survey: str = "ztf"
+) -> tuple[AlertFilter, ...]:
+    """The filters to run: `names` picked among the survey's built-ins and the filters the `extra` entry
+    points provide. `names=None` means every built-in of the survey followed by every extra filter.
 
     Every problem (unknown names, failed entry points, an extra filter shadowing another, a name listed
     twice) is collected and raised at once in one FilterError.
     """
     loaded, problems = load_extra_filters(extra)
-    available: dict[str, AlertFilter] = dict(BUILTINS)
+    if survey not in BUILTINS_BY_SURVEY:
+        raise FilterError(f"no filters for survey {survey!r}; known: {', '.join(BUILTINS_BY_SURVEY)}")
+    available: dict[str, AlertFilter] = dict(BUILTINS_BY_SURVEY[survey])
     for item in loaded:
         if item.name in available:
             problems.append(f"extra filter {item.name!r} has the name of another filter")

@@ -1,14 +1,15 @@
 """Pure DataFrame -> DataFrame steps of the distribution: drop repeated alerts, flag alerts with every
 filter in one pass, and turn them into Kafka messages.
 
-* `unique_alerts(df)` keeps one row per `candid`. Alert streams repeat alerts (the real ZTF sample holds
-  3 exact duplicates); on a streaming DataFrame this is Spark's stateful deduplication, whose state is
+* `unique_alerts(df, alert_id)` keeps one row per alert id (`candid`, `diaSourceId`: the survey's
+  `alert_id_field`). Alert streams repeat alerts (the real ZTF sample holds 3 exact duplicates); on a streaming DataFrame this is Spark's stateful deduplication, whose state is
   versioned with the checkpoint, so a replayed batch drops exactly what it dropped the first time.
 * `flag_alerts(df, filters)` adds one struct column `filter_flags` with one boolean field per filter,
   computed by a single pandas UDF that reads the union of the filters' inputs once per Arrow batch
   (`registry.evaluate_filters`). A flag is null for the alerts of a batch on which its filter raised.
-* `encode_messages(flagged, filters, schema)` gives one row per alert `(key, value, candid, filters,
-  failed)`: key = objectId (UTF-8), value = the whole alert (every column of the science row,
+* `encode_messages(flagged, filters, schema, survey)` gives one row per alert `(key, value, alert_id,
+  filters, failed)`: key = the alert's object id as UTF-8 text (the first non-null of the survey's
+  `object_id_fields`: ZTF `objectId`; LSST `diaObjectId`, else `ssObjectId`, in decimal, exact), value = the whole alert (every column of the science row,
   `filter_flags` excluded) as schemaless Avro written by Spark's `to_avro` with the derived schema, or
   null when no filter selected the alert (nothing is encoded for it), the names of the filters that
   selected it, and the names of the filters that failed on it. One row per alert, so the driver counts
@@ -26,22 +27,21 @@ from pyspark.sql import types as T
 from pyspark.sql.avro.functions import to_avro
 from pyspark.sql.functions import pandas_udf
 
+from fink_common.surveys import Survey
 from fink_distribution.registry import AlertFilter, check_columns, evaluate_filters, required_columns
 from fink_distribution.wire import WireSchema
 
 __all__ = [
     "FLAGS_COLUMN",
-    "KEY_COLUMN",
     "column_paths",
     "encode_messages",
     "flag_alerts",
+    "message_key",
     "unique_alerts",
 ]
 
 #: The struct column of filter flags that `flag_alerts` adds (never sent).
 FLAGS_COLUMN = "filter_flags"
-#: The message key: all alerts of one object go to the same partition, in order.
-KEY_COLUMN = "objectId"
 
 
 def column_paths(schema: T.StructType) -> set[str]:
@@ -53,9 +53,14 @@ def column_paths(schema: T.StructType) -> set[str]:
     return paths
 
 
-def unique_alerts(df: DataFrame) -> DataFrame:
-    """One row per candid (the first seen; on a stream, across every batch of the checkpoint)."""
-    return df.dropDuplicates(["candid"])
+def unique_alerts(df: DataFrame, alert_id: str = "candid") -> DataFrame:
+    """One row per alert id (the first seen; on a stream, across every batch of the checkpoint)."""
+    return df.dropDuplicates([alert_id])
+
+
+def message_key(survey: Survey) -> Column:
+    """The message key: all alerts of one object go to the same partition, in order (null: no object)."""
+    return F.coalesce(*[F.col(name).cast("string") for name in survey.object_id_fields]).cast("binary")
 
 
 def _flags_udf(filters: Sequence[AlertFilter]) -> Callable[..., Column]:
@@ -87,8 +92,10 @@ def _names(filters: Sequence[AlertFilter], condition: Callable[[Column], Column]
     return F.filter(names, lambda name: name.isNotNull())
 
 
-def encode_messages(flagged: DataFrame, filters: Sequence[AlertFilter], schema: WireSchema) -> DataFrame:
-    """One `(key, value, candid, filters, failed)` row per alert; value is null when nothing selected it."""
+def encode_messages(
+    flagged: DataFrame, filters: Sequence[AlertFilter], schema: WireSchema, survey: Survey
+) -> DataFrame:
+    """One `(key, value, alert_id, filters, failed)` row per alert; value is null when nothing selected it."""
     alert_columns = [c for c in flagged.columns if c != FLAGS_COLUMN]
     if tuple(alert_columns) != schema.field_names:
         raise ValueError(
@@ -97,9 +104,9 @@ def encode_messages(flagged: DataFrame, filters: Sequence[AlertFilter], schema: 
     selected = _names(filters, lambda flag: flag)
     value = to_avro(F.struct(*[F.col(c) for c in alert_columns]), schema.text)
     return flagged.select(
-        F.col(KEY_COLUMN).cast("binary").alias("key"),
+        message_key(survey).alias("key"),
         F.when(F.size(selected) > 0, value).alias("value"),
-        F.col("candid").alias("candid"),
+        F.col(survey.alert_id_field).alias("alert_id"),
         selected.alias("filters"),
         _names(filters, lambda flag: flag.isNull()).alias("failed"),
     )

@@ -44,6 +44,12 @@ class Survey(ABC):
     default_schema: str
     #: the alert's unique id: a top-level long field
     alert_id_field: str
+    #: top-level fields naming the alert's object, in order of preference: the first non-null one keys the
+    #: alert's messages (all alerts of one object go to one partition, in order)
+    object_id_fields: tuple[str, ...]
+    #: dotted paths of the alert's position (degrees, ICRS)
+    ra_field: str
+    dec_field: str
     #: the field (dotted path) of the alert's time, and its linear map to Unix seconds (UTC):
     #: unix = value * time_scale + time_offset
     time_field: str

@@ -22,6 +22,7 @@ import math
 from functools import cache
 from typing import Any
 
+import numpy as np
 from fastavro import parse_schema
 from pyspark.sql import types as T
 
@@ -40,11 +41,42 @@ from fink_common.schema_registry import SchemaResolver
 from fink_common.surveys.base import AlertDecoder, DecodeSettings, Survey
 from fink_common.surveys.ztf import check_position
 
-__all__ = ["LSST", "CONFLUENT_MAGIC", "TAI_MINUS_UTC_S", "frame_confluent", "split_confluent", "clear_id"]
+__all__ = [
+    "AB_ZERO_POINT_NJY",
+    "BANDS",
+    "CONFLUENT_MAGIC",
+    "LSST",
+    "TAI_MINUS_UTC_S",
+    "clear_id",
+    "flux_to_mag",
+    "frame_confluent",
+    "split_confluent",
+]
 
 CONFLUENT_MAGIC = 0
 #: TAI - UTC since 2017-01-01 (no leap second since): Rubin's times are TAI
 TAI_MINUS_UTC_S = 37.0
+#: Rubin's filters, blue to red (`diaSource.band`)
+BANDS: tuple[str, ...] = ("u", "g", "r", "i", "z", "y")
+#: AB magnitude of a 1 nJy source: -2.5 log10(1e-9 Jy / 3631 Jy); Rubin's fluxes are in nJy
+AB_ZERO_POINT_NJY = 31.4
+_MAG_PER_FLUX = 2.5 / math.log(10.0)
+
+
+def flux_to_mag(flux: Any, flux_err: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """AB magnitude and its error from fluxes in nJy (arrays); NaN where the flux is not positive.
+
+    mag = -2.5 log10(flux / nJy) + 31.4; sigma_mag = 2.5 / ln 10 * fluxErr / flux."""
+    flux = np.asarray(flux, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        positive = flux > 0
+        mag = np.where(positive, -2.5 * np.log10(np.where(positive, flux, 1.0)) + AB_ZERO_POINT_NJY, np.nan)
+        err = (
+            np.full_like(mag, np.nan)
+            if flux_err is None
+            else np.where(positive, _MAG_PER_FLUX * np.asarray(flux_err, dtype=np.float64) / flux, np.nan)
+        )
+    return mag, err
 
 
 def frame_confluent(schema_id: int, body: bytes) -> bytes:
@@ -164,6 +196,9 @@ class LSST(Survey):
     site_longitude_deg = SITE_LONGITUDES["lsst"]
     default_schema = "lsst_11.0"
     alert_id_field = "diaSourceId"
+    object_id_fields = ("diaObjectId", "ssObjectId")
+    ra_field = "diaSource.ra"
+    dec_field = "diaSource.dec"
     time_field = "diaSource.midpointMjdTai"
     time_scale = 86400.0
     time_offset = -MJD_UNIX_EPOCH * 86400.0 - TAI_MINUS_UTC_S

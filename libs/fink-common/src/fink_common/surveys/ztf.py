@@ -48,6 +48,9 @@ class ZTF(Survey):
     site_longitude_deg = SITE_LONGITUDES["ztf"]
     default_schema = "ztf_4.02"
     alert_id_field = "candid"
+    object_id_fields = ("objectId",)
+    ra_field = "candidate.ra"
+    dec_field = "candidate.dec"
     time_field = "candidate.jd"
     time_scale = 86400.0
     time_offset = -JD_UNIX_EPOCH * 86400.0

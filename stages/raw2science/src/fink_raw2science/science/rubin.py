@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fink_common.surveys.lsst import AB_ZERO_POINT_NJY, flux_to_mag
 from fink_raw2science.science.lightcurve import Ragged
 
 __all__ = [
@@ -35,25 +36,9 @@ __all__ = [
     "is_sso",
 ]
 
-#: AB magnitude of a 1 nJy source: -2.5 log10(1e-9 Jy / 3631 Jy)
-AB_ZERO_POINT_NJY = 31.4
 #: Two points closer than this (about 0.9 s) are one exposure, not a rate baseline.
 MIN_DT_DAYS = 1e-5
 FLUX_RATE_FIELDS: tuple[str, ...] = ("mag_rate", "sigma_rate", "rate_significance", "delta_time")
-_MAG_PER_FLUX = 2.5 / np.log(10.0)
-
-
-def flux_to_mag(flux: np.ndarray, flux_err: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """AB magnitude and its error from fluxes in nJy; NaN where the flux is not positive."""
-    flux = np.asarray(flux, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mag = np.where(flux > 0, -2.5 * np.log10(np.where(flux > 0, flux, 1.0)) + AB_ZERO_POINT_NJY, np.nan)
-        err = (
-            np.full_like(mag, np.nan)
-            if flux_err is None
-            else np.where(flux > 0, _MAG_PER_FLUX * np.asarray(flux_err, dtype=np.float64) / flux, np.nan)
-        )
-    return mag, err
 
 
 def is_sso(ss_object_id: pd.Series) -> pd.Series:
