@@ -3,15 +3,34 @@ stage to its end (`FINK_AVAILABLE_NOW`)."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, Message, TopicPartition
 from pyspark.sql import SparkSession
 
 from fink_common.kafka import make_consumer
 from fink_common.testing import unique_name
-from fink_distribution.config import DistributionConfig
+from fink_distribution.config import DistributionConfig, load_config
 from fink_distribution.job import start
 
-__all__ = ["read_topic", "run", "topic_counts"]
+__all__ = ["lake_config", "read_topic", "run", "topic_counts"]
+
+
+def lake_config(bootstrap: str, science: Path, tmp_path: Path, prefix: str, **extra: str) -> DistributionConfig:
+    """A config over a private copy of the science table `science`, one file per batch, run to the end, with
+    topics of its own (`<unique prefix>_<filter>_<survey>`)."""
+    lake = tmp_path / "lake"
+    shutil.copytree(science, lake / "science")
+    env = {
+        "FINK_KAFKA_BOOTSTRAP": bootstrap,
+        "FINK_DATA_DIR": str(lake),
+        "FINK_MAX_FILES_PER_TRIGGER": "1",
+        "FINK_AVAILABLE_NOW": "true",
+        "FINK_TOPIC_PREFIX": unique_name(prefix) + "_",
+        **extra,
+    }
+    return load_config(env)
 
 
 def read_topic(bootstrap: str, topic: str) -> list[Message]:

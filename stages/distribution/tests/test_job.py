@@ -3,7 +3,6 @@ and decoded with the published schema only; restarts and replayed batches send n
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,14 +10,13 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from confluent_kafka.admin import ConfigResource
-from delivery import read_topic, run, topic_counts
+from delivery import lake_config, read_topic, run, topic_counts
 from enriched_alerts import SCIENCE_FILES, read_science, science_lake  # noqa: F401  (session fixture)
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from fink_common.kafka import make_admin
-from fink_common.testing import unique_name
-from fink_distribution.config import DistributionConfig, load_config
+from fink_distribution.config import DistributionConfig
 from fink_distribution.job import DistributionSink, create_topics, read_query_id
 from fink_distribution.publisher import TransactionalPublisher
 from fink_distribution.registry import evaluate_filters, input_frame, required_columns
@@ -27,16 +25,7 @@ from fink_distribution.wire import FINGERPRINT_HEADER, decode_value, wire_schema
 
 @pytest.fixture
 def config(kafka_bootstrap: str, science_lake: Path, tmp_path: Path) -> DistributionConfig:  # noqa: F811
-    lake = tmp_path / "lake"
-    shutil.copytree(science_lake / "science", lake / "science")
-    env = {
-        "FINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "FINK_DATA_DIR": str(lake),
-        "FINK_MAX_FILES_PER_TRIGGER": "1",
-        "FINK_AVAILABLE_NOW": "true",
-        "FINK_TOPIC_PREFIX": unique_name("fink_it") + "_",
-    }
-    return load_config(env)
+    return lake_config(kafka_bootstrap, science_lake / "science", tmp_path, "fink_it")
 
 
 def expected_candids(config: DistributionConfig, table: pa.Table) -> dict[str, set[int]]:

@@ -6,7 +6,6 @@ schema only, ids exact above 2^53, keyed by the object (or the solar-system obje
 from __future__ import annotations
 
 import math
-import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,12 +14,11 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from delivery import read_topic, run
+from delivery import lake_config, read_topic, run
 from lsst_alerts import lsst_science_lake  # noqa: F401  (session fixture)
 from pyspark.sql import SparkSession
 
 from fink_common.errors import ConfigError
-from fink_common.testing import unique_name
 from fink_distribution import lsst_filters as rules
 from fink_distribution.config import DistributionConfig, load_config
 from fink_distribution.registry import LSST_BUILTINS, FilterError, resolve_filters
@@ -100,17 +98,7 @@ def test_each_rule_at_its_edges() -> None:
 
 @pytest.fixture
 def config(kafka_bootstrap: str, lsst_science_lake: Path, tmp_path: Path) -> DistributionConfig:  # noqa: F811
-    lake = tmp_path / "lake"
-    shutil.copytree(lsst_science_lake / "science", lake / "science")
-    env = {
-        "FINK_SURVEY": "lsst",
-        "FINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "FINK_DATA_DIR": str(lake),
-        "FINK_MAX_FILES_PER_TRIGGER": "1",
-        "FINK_AVAILABLE_NOW": "true",
-        "FINK_TOPIC_PREFIX": unique_name("fink_lsst") + "_",
-    }
-    return load_config(env)
+    return lake_config(kafka_bootstrap, lsst_science_lake / "science", tmp_path, "fink_lsst", FINK_SURVEY="lsst")
 
 
 def test_lsst_topics_on_real_kafka(spark: SparkSession, config: DistributionConfig) -> None:

@@ -48,6 +48,7 @@ __all__ = [
     "extragalactic_transients",
     "fast_risers",
     "new_transients",
+    "numbers",
     "positive_subtraction",
     "sso_candidates",
     "star_underneath",
@@ -72,7 +73,8 @@ ANOMALY_MAX_SCORE = -0.5834
 NOT_A_TYPE: frozenset[str] = frozenset({"", "Unknown", "Fail", "nan", "None", "null"})
 
 
-def _numbers(series: pd.Series) -> np.ndarray:
+def numbers(series: pd.Series) -> np.ndarray:
+    """The values as float64, NaN for nulls and non-numbers (a null fails every comparison)."""
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -87,23 +89,23 @@ def positive_subtraction(isdiffpos: pd.Series) -> np.ndarray:
 
 def star_underneath(sgscore1: pd.Series, distpsnr1: pd.Series) -> np.ndarray:
     """True where a star-like PS1 source lies within STAR_MAX_DIST_ARCSEC of the alert."""
-    sg, dist = _numbers(sgscore1), _numbers(distpsnr1)
+    sg, dist = numbers(sgscore1), numbers(distpsnr1)
     with np.errstate(invalid="ignore"):
         return (sg >= SGSCORE_STAR) & (dist >= 0) & (dist < STAR_MAX_DIST_ARCSEC)
 
 
 def _real(drb: pd.Series) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        return _numbers(drb) >= DRB_MIN
+        return numbers(drb) >= DRB_MIN
 
 
 def _static(roid: pd.Series) -> np.ndarray:
-    return _numbers(roid) == 0
+    return numbers(roid) == 0
 
 
 def sso_candidates(roid: pd.Series) -> np.ndarray:
     """Solar System objects: `roid` 2 (Fink candidate) or 3 (associated by ZTF with a known object)."""
-    return np.isin(_numbers(roid), [2.0, 3.0])
+    return np.isin(numbers(roid), [2.0, 3.0])
 
 
 def new_transients(
@@ -115,7 +117,7 @@ def new_transients(
     distpsnr1: pd.Series,
 ) -> np.ndarray:
     """Young light curves: at most NEW_MAX_POINTS detections, real, positive, static, no star underneath."""
-    points = _numbers(nalerthist)
+    points = numbers(nalerthist)
     with np.errstate(invalid="ignore"):
         young = (points >= 1) & (points <= NEW_MAX_POINTS)
     return (
@@ -129,7 +131,7 @@ def new_transients(
 
 def fast_risers(mag_rate: pd.Series, sigma_rate: pd.Series, isdiffpos: pd.Series, roid: pd.Series) -> np.ndarray:
     """Brightening at least as fast as FAST_RATE, significant at RATE_SIGNIFICANCE sigma, positive, static."""
-    rate, sigma = _numbers(mag_rate), _numbers(sigma_rate)
+    rate, sigma = numbers(mag_rate), numbers(sigma_rate)
     with np.errstate(invalid="ignore"):
         rising = (rate <= FAST_RATE) & (-rate > RATE_SIGNIFICANCE * sigma)
     return rising & positive_subtraction(isdiffpos) & _static(roid)
@@ -137,7 +139,7 @@ def fast_risers(mag_rate: pd.Series, sigma_rate: pd.Series, isdiffpos: pd.Series
 
 def anomalies(anomaly_score: pd.Series) -> np.ndarray:
     """Anomaly-score below ANOMALY_MAX_SCORE (0.0, the "no features" score, never passes)."""
-    score = _numbers(anomaly_score)
+    score = numbers(anomaly_score)
     with np.errstate(invalid="ignore"):
         return (score < ANOMALY_MAX_SCORE) & (score < 0)
 

@@ -29,7 +29,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fink_common.surveys.lsst import flux_to_mag
+from fink_common.surveys.lsst import BANDS, flux_to_mag
+from fink_distribution.filters import numbers
 
 __all__ = [
     "BRIGHT_MAG",
@@ -68,21 +69,18 @@ BRIGHT_MAG = 20.0
 _BLUE = ("u", "g")
 
 
-def _numbers(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-
-
 def _true(series: pd.Series) -> np.ndarray:
     """True where the value is True (null and False are not)."""
-    return series.map(lambda v: v is True or v is np.True_).to_numpy(dtype=bool)
+    return series.astype("boolean").eq(True).fillna(False).to_numpy(dtype=bool)
 
 
 def _false(series: pd.Series) -> np.ndarray:
-    return series.map(lambda v: v is False or v is np.False_).to_numpy(dtype=bool)
+    """True where the value is False (null, "not known", is not)."""
+    return series.astype("boolean").eq(False).fillna(False).to_numpy(dtype=bool)
 
 
 def _mag(psf_flux: pd.Series) -> np.ndarray:
-    return flux_to_mag(_numbers(psf_flux))[0]
+    return flux_to_mag(numbers(psf_flux))[0]
 
 
 def uniform_sample(dia_source_id: pd.Series) -> np.ndarray:
@@ -103,13 +101,13 @@ def first_detections(is_first: pd.Series) -> np.ndarray:
 
 def _significant(rate_significance: pd.Series) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        return _numbers(rate_significance) >= RATE_SIGNIFICANCE
+        return numbers(rate_significance) >= RATE_SIGNIFICANCE
 
 
 def fast_risers(mag_rate: pd.Series, rate_significance: pd.Series, is_sso: pd.Series) -> np.ndarray:
     """Static sources brightening by at least 0.3 mag/day at 3 sigma or more."""
     with np.errstate(invalid="ignore"):
-        rising = _numbers(mag_rate) <= FAST_RATE
+        rising = numbers(mag_rate) <= FAST_RATE
     return rising & _significant(rate_significance) & _false(is_sso)
 
 
@@ -117,9 +115,9 @@ def fast_faders(mag_rate: pd.Series, rate_significance: pd.Series, band: pd.Seri
     """Static sources fading by at least 0.5 mag/day (u, g) or 0.2 mag/day (r, i, z, y) at 3 sigma or more."""
     bands = band.astype(object).where(band.notna(), "").to_numpy(dtype=object)
     threshold = np.where(np.isin(bands, _BLUE), FADE_RATE_BLUE, FADE_RATE_RED)
-    known = np.isin(bands, ("u", "g", "r", "i", "z", "y"))
+    known = np.isin(bands, BANDS)
     with np.errstate(invalid="ignore"):
-        fading = _numbers(mag_rate) >= threshold
+        fading = numbers(mag_rate) >= threshold
     return fading & known & _significant(rate_significance) & _false(is_sso)
 
 
@@ -128,14 +126,14 @@ def long_trails(trail_length: pd.Series, psf_flux: pd.Series, good_quality: pd.S
     mag = _mag(psf_flux)
     low, high = TRAIL_MAG_RANGE
     with np.errstate(invalid="ignore"):
-        return (_numbers(trail_length) > TRAIL_MIN_ARCSEC) & (mag > low) & (mag < high) & _true(good_quality)
+        return (numbers(trail_length) > TRAIL_MIN_ARCSEC) & (mag > low) & (mag < high) & _true(good_quality)
 
 
 def bright_new_candidates(
     midpoint_mjd: pd.Series, first_mjd: pd.Series, psf_flux: pd.Series, good_quality: pd.Series, is_sso: pd.Series
 ) -> np.ndarray:
     """Good-quality static sources first detected less than 5 days before, brighter than AB 20."""
-    age = _numbers(midpoint_mjd) - _numbers(first_mjd)
+    age = numbers(midpoint_mjd) - numbers(first_mjd)
     with np.errstate(invalid="ignore"):
         young = (age >= 0) & (age < NEW_MAX_AGE_DAYS)
         bright = _mag(psf_flux) < BRIGHT_MAG
