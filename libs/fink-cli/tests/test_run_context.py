@@ -31,7 +31,7 @@ def test_compose_variables_make_a_context() -> None:
 
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(ConfigError) as err:
-        RunContext.from_env({"FINK_KAFKA_BOOTSTRAP": "no-port", "FINK_HBASE_THRIFT": "hbase:notaport", "FINK_SURVEY": "lsst"})
+        RunContext.from_env({"FINK_KAFKA_BOOTSTRAP": "no-port", "FINK_HBASE_THRIFT": "hbase:notaport", "FINK_SURVEY": "hsc"})
     problems = err.value.problems
     assert any("FINK_DATA_DIR" in p for p in problems)
     assert any("FINK_INPUT_TOPICS" in p for p in problems)
@@ -39,3 +39,10 @@ def test_every_problem_is_reported_at_once() -> None:
     assert any("FINK_HBASE_THRIFT" in p for p in problems)
     assert any("FINK_SURVEY" in p for p in problems)
     assert len(problems) == 5
+
+
+def test_a_rubin_deployment() -> None:
+    ctx = RunContext.from_env(
+        {"FINK_DATA_DIR": "/data/lsst", "FINK_INPUT_TOPICS": "lsst-alerts-v11", "FINK_SURVEY": "lsst"}
+    )
+    assert ctx.survey == "lsst" and ctx.input_topics == ("lsst-alerts-v11",)

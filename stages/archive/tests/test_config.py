@@ -35,7 +35,7 @@ def test_every_problem_at_once() -> None:
             {
                 "FINK_HBASE_THRIFT": "nohost",
                 "FINK_HBASE_TABLE_PREFIX": "bad prefix!",
-                "FINK_SURVEY": "lsst",
+                "FINK_SURVEY": "hsc",
                 "FINK_MAX_FILES_PER_TRIGGER": "0",
                 "FINK_TRIGGER_SECONDS": "soon",
                 "FINK_AVAILABLE_NOW": "maybe",
@@ -52,6 +52,16 @@ def test_every_problem_at_once() -> None:
     ):
         assert name in text
     assert len(info.value.problems) == 6
+
+
+def test_lsst_has_its_layout() -> None:
+    config = load_config({"FINK_SURVEY": "lsst"})
+    tables = config.tables
+    assert tables.layout.salted and tables.main == "lsst"
+    assert set(tables.families()) == {
+        "lsst", "lsst.cutouts", "lsst.class", "lsst.pixel128", "lsst.jd", "lsst.ssnamenr",
+        "lsst.sources", "lsst.forced", "lsst.objects", "lsst.sso", "lsst.statistics",
+    }  # fmt: skip
 
 
 def test_main_exits_with_a_message_on_a_bad_config(

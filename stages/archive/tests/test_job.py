@@ -11,12 +11,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fink_archive import __version__
 from fink_archive.config import ArchiveConfig, load_config
+from fink_archive.expected import expected_rowkeys, expected_statistics, source_columns
 from fink_archive.job import BatchSink, start
 from fink_archive.statistics import NightStatistics
 from fink_archive.store import ArchiveStore
@@ -173,6 +175,13 @@ def test_archive_on_real_hbase(
     for name in store.tables.families():  # plus one schema row per table, with the column types
         assert store.client.count(name) == _counts(store)[name] + 1
         assert store.client.get_row(name, schema_rowkey(__version__).encode())
+
+    # The reconciliation's rules (fink_archive.expected) hold for every table and the statistics.
+    alerts = pq.read_table(lake / "science", columns=source_columns(store.tables.layout)).to_pylist()
+    for table, keys in expected_rowkeys(store.tables, alerts).items():
+        assert {k for k, _ in store.client.scan(table) if not k.startswith(b"schema_")} == keys, table
+    for key, cells in expected_statistics(store.tables, alerts).items():
+        assert store.client.get_row(store.tables.statistics, key) == cells
 
     # Alerts sharing an object and a jd (15 pairs among the 297) are kept apart.
     pairs = expected.groupby(["objectId", "jd"]).filter(lambda g: len(g) > 1)

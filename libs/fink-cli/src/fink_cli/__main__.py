@@ -19,6 +19,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fink")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run the whole pipeline on sample alerts, then reconcile")
+    demo.add_argument(
+        "--survey", choices=["ztf", "lsst", "all"], default="ztf",
+        help="the survey's pipeline, or both at once (default ztf)",
+    )  # fmt: skip
     demo.add_argument("--alerts", type=Path, help="folder of alert .avro files (default: generate synthetic ones)")
     demo.add_argument("--n", type=int, default=2000, help="synthetic alerts to generate (default 2000)")
     demo.add_argument("--seed", type=int, default=42, help="seed of the synthetic alerts (default 42)")
@@ -76,21 +80,23 @@ def main(argv: list[str] | None = None) -> int:
             opts = DemoOptions(
                 repo, state, args.alerts, args.n, args.seed, args.rate, args.timeout, args.report_json,
                 api_port=args.api_port or None,
+                surveys=("ztf", "lsst") if args.survey == "all" else (args.survey,),
             )  # fmt: skip
             return run_demo(opts)
-        from fink_cli.demo import load_run
+        from fink_cli.demo import load_runs, write_reports
         from fink_cli.reconcile import RunContext, build_report
 
-        ctx = RunContext.from_env() if args.from_env else load_run(state)
+        contexts = [RunContext.from_env()] if args.from_env else load_runs(state)
         deadline = time.monotonic() + args.wait
-        report = build_report(ctx, night=args.night)
-        while not report.ok and time.monotonic() < deadline:
+        reports = {ctx.survey: build_report(ctx, night=args.night) for ctx in contexts}
+        while not all(r.ok for r in reports.values()) and time.monotonic() < deadline:
             time.sleep(5)
-            report = build_report(ctx, night=args.night)
-        print(report.render())
+            reports = {ctx.survey: build_report(ctx, night=args.night) for ctx in contexts}
+        for survey, report in reports.items():
+            print(f"\n{survey.upper()}" + report.render())
         if args.report_json:
-            report.write_json(args.report_json)
-        return 0 if report.ok else 1
+            write_reports(reports, args.report_json)
+        return 0 if all(r.ok for r in reports.values()) else 1
     except FinkError as exc:
         print(f"fink {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-__all__ = ["read_columns", "rows_per_night", "has_files"]
+__all__ = ["has_files", "read_columns", "read_rows", "rows_per_night"]
 
 _PARTITIONING = ds.partitioning(pa.schema([("night", pa.string())]), flavor="hive")
 
@@ -34,6 +35,15 @@ def read_columns(path: Path, columns: Sequence[str], night: str | None = None) -
     projection = {c.replace(".", "_"): ds.field(*c.split(".")) for c in columns}
     flt = ds.field("night") == night if night else None
     return dataset.to_table(columns=projection, filter=flt)
+
+
+def read_rows(path: Path, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Every row as a nested dict, with those of the top-level `columns` the dataset has (night as text)."""
+    dataset = _dataset(path)
+    if dataset is None:
+        return []
+    names = [c for c in columns if c in dataset.schema.names]
+    return dataset.to_table(columns=names).to_pylist()
 
 
 def rows_per_night(path: Path) -> dict[str, int]:

@@ -9,10 +9,11 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
+from fink_archive.tables import SCHEMA_ROW_PREFIX
 from fink_common.hbase import HBaseClient
 from fink_common.kafka import make_consumer
 
-__all__ = ["Message", "read_topic", "input_message_count", "scan_cells"]
+__all__ = ["Message", "input_message_count", "read_topic", "scan_cells", "scan_keys"]
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,10 @@ def scan_cells(
             if keep(key):
                 out.append((key, dict(cells)))
     return out
+
+
+def scan_keys(client: HBaseClient, table: str) -> set[bytes]:
+    """Every rowkey of `table` but its schema rows (a key-only scan: no cell value crosses Thrift)."""
+    with client.connection() as conn:
+        scanner = conn.table(table).scan(filter=b"KeyOnlyFilter()", batch_size=5000)
+        return {key for key, _ in scanner if not key.startswith(SCHEMA_ROW_PREFIX.encode())}

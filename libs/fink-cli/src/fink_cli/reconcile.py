@@ -11,13 +11,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from fink_archive.expected import expected_rowkeys, expected_statistics, source_columns
+from fink_archive.layout import ARCHIVE_SURVEYS
 from fink_archive.tables import ArchiveTables, is_schema_row
-from fink_cli.lake import read_columns, rows_per_night
-from fink_cli.readback import input_message_count, read_topic, scan_cells
+from fink_cli.lake import read_columns, read_rows, rows_per_night
+from fink_cli.readback import input_message_count, read_topic, scan_cells, scan_keys
 from fink_cli.report import Report, percentiles, seconds_between
 from fink_common.config import EnvReader, HBaseConfig, KafkaConfig
 from fink_common.hbase import HBaseClient
 from fink_common.lake import LakePaths
+from fink_common.surveys import get_survey
 from fink_distribution.registry import evaluate_filters, required_columns, resolve_filters
 from fink_distribution.wire import FINGERPRINT_HEADER, decode_value
 
@@ -54,7 +57,7 @@ class RunContext:
         kafka = KafkaConfig.from_env(env)
         topics = env.list("FINK_INPUT_TOPICS")
         prefix = env.str("FINK_TOPIC_PREFIX", "fink_")
-        survey = env.choice("FINK_SURVEY", ["ztf"], "ztf")
+        survey = env.choice("FINK_SURVEY", list(ARCHIVE_SURVEYS), "ztf")
         hbase = HBaseConfig.from_env(env)
         env.finish()
         return cls(Path(lake), kafka.bootstrap, topics, prefix, survey, hbase)
@@ -66,17 +69,17 @@ class RunContext:
                    data["survey"], hbase, data.get("dropped_duplicates"))  # fmt: skip
 
 
-def _candids(table: pa.Table) -> list[int]:
-    return [int(c) for c in table.column("candid").to_pylist()]
+def _ids(table: pa.Table, column: str) -> list[int]:
+    return [int(c) for c in table.column(column).to_pylist()]
 
 
-def _night_sets(lake: LakePaths, nights: list[str], report: Report) -> dict[str, set[int]]:
-    """Per-night counts of the lake datasets and the set checks between them; returns science candids."""
+def _night_sets(lake: LakePaths, alert_id: str, nights: list[str], report: Report) -> dict[str, set[int]]:
+    """Per-night counts of the lake datasets and the set checks between them; returns science alert ids."""
     science_sets: dict[str, set[int]] = {}
     for night in nights:
-        raw = _candids(read_columns(lake.raw, ["candid"], night))
-        science = _candids(read_columns(lake.science, ["candid"], night))
-        rejected = _candids(read_columns(lake.rejected, ["candid"], night))
+        raw = _ids(read_columns(lake.raw, [alert_id], night), alert_id)
+        science = _ids(read_columns(lake.science, [alert_id], night), alert_id)
+        rejected = _ids(read_columns(lake.rejected, [alert_id], night), alert_id)
         quarantined = read_columns(lake.quarantine, ["kafka_offset"], night).num_rows
         distinct = set(raw)
         science_sets[night] = set(science)
@@ -86,34 +89,39 @@ def _night_sets(lake: LakePaths, nights: list[str], report: Report) -> dict[str,
             "hbase_main": 0,
         }  # fmt: skip
         twice = [c for c, k in Counter(science + rejected).items() if k > 1]
-        report.check(f"{night}: each candid once downstream", not twice, f"{len(twice)} candids in science/rejected twice")
+        report.check(f"{night}: each {alert_id} once downstream", not twice, f"{len(twice)} {alert_id}s in science/rejected twice")
         missing, extra = distinct - set(science) - set(rejected), (set(science) | set(rejected)) - distinct
         report.check(
             f"{night}: raw = duplicates + science + rejected",
             not missing and not extra and len(raw) == report.nights[night]["duplicates"] + len(science) + len(rejected),
             f"{len(raw)} = {len(raw) - len(distinct)} + {len(science)} + {len(rejected)}; "
-            f"{len(missing)} raw candids lost, {len(extra)} unknown",
+            f"{len(missing)} raw {alert_id}s lost, {len(extra)} unknown",
         )
     return science_sets
 
 
-def _hbase(ctx: RunContext, nights: list[str], science_sets: dict[str, set[int]], report: Report) -> np.ndarray:
-    """Main-table rows per night against science, rows per table; returns archive latencies (s)."""
+def _hbase(
+    ctx: RunContext, nights: list[str], science_sets: dict[str, set[int]], report: Report, *, whole_run: bool
+) -> np.ndarray:
+    """Main-table rows per night against science; for a whole run, every table's rowkeys and the statistics
+    cells against their rule applied to the science rows (`fink_archive.expected`); returns archive latencies."""
     client = HBaseClient(ctx.hbase)
     tables = ArchiveTables(ctx.survey)
+    alert_id = tables.layout.alert_column
+    alert_cell = f"i:{alert_id}".encode()
     existing = set(client.tables())
     # the archive stage creates its tables when it starts: before that, the main table counts 0 rows
     rows = (
-        scan_cells(client, tables.main, [b"i:candid", b"d:night"], keep=lambda k: not is_schema_row(k))
+        scan_cells(client, tables.main, [alert_cell, b"d:night"], keep=lambda k: not is_schema_row(k))
         if tables.main in existing
         else []
     )
     per_night: dict[str, set[int]] = defaultdict(set)
     written_ms: dict[int, int] = {}
     for _, cells in rows:
-        candid = int(cells[b"i:candid"][0])
-        per_night[cells[b"d:night"][0].decode()].add(candid)
-        written_ms[candid] = cells[b"i:candid"][1]
+        alert = int(cells[alert_cell][0])
+        per_night[cells[b"d:night"][0].decode()].add(alert)
+        written_ms[alert] = cells[alert_cell][1]
     for night in nights:
         report.nights[night]["hbase_main"] = len(per_night.get(night, set()))
         report.check(
@@ -121,18 +129,39 @@ def _hbase(ctx: RunContext, nights: list[str], science_sets: dict[str, set[int]]
             per_night.get(night, set()) == science_sets[night],
             f"{len(science_sets[night])} science alerts, {len(per_night.get(night, set()))} main-table rows",
         )
-    for name in tables.families():
-        if name in existing:
-            report.hbase_tables[name] = len(scan_cells(client, name, [], keep=lambda k: not is_schema_row(k)))
-    sci = read_columns(ctx.lake / "science", ["candid", "science_timestamp"])
-    stamps = dict(zip(_candids(sci), sci.column("science_timestamp").to_pylist(), strict=True))
+    if whole_run:  # the tables are not partitioned by night: a one-night report checks the main table only
+        _tables(client, tables, existing, read_rows(ctx.lake / "science", source_columns(tables.layout)), report)
+    sci = read_columns(ctx.lake / "science", [alert_id, "science_timestamp"])
+    stamps = dict(zip(_ids(sci, alert_id), sci.column("science_timestamp").to_pylist(), strict=True))
     return np.array([ms / 1000.0 - stamps[c].timestamp() for c, ms in written_ms.items() if c in stamps])
+
+
+def _tables(client: HBaseClient, tables: ArchiveTables, existing: set[str], alerts: list[dict[str, Any]], report: Report) -> None:
+    """Each table holds exactly the rows its rule selects, and each statistics row the counts of its night."""
+    for name, keys in expected_rowkeys(tables, alerts).items():
+        found = scan_keys(client, name) if name in existing else set()
+        report.hbase_tables[name] = len(found)
+        lost, unexpected = len(keys - found), len(found - keys)
+        report.check(
+            f"HBase {name} = its rule on science", not lost and not unexpected,
+            f"{len(keys)} rows expected, {len(found)} found: {lost} missing, {unexpected} unexpected",
+        )  # fmt: skip
+    expected = expected_statistics(tables, alerts)
+    stored = {key: dict(cells) for key, cells in client.scan(tables.statistics)} if tables.statistics in existing else {}
+    stored = {key: cells for key, cells in stored.items() if not is_schema_row(key)}
+    report.hbase_tables[tables.statistics] = len(stored)
+    wrong = sorted(key.decode() for key in expected.keys() | stored.keys() if expected.get(key) != stored.get(key))
+    report.check(
+        f"HBase {tables.statistics} = the counts of each night", not wrong,
+        f"{len(expected)} nights expected, {len(stored)} rows" + (f"; wrong or missing: {', '.join(wrong[:5])}" if wrong else ""),
+    )  # fmt: skip
 
 
 def _filters(ctx: RunContext, nights: list[str], report: Report) -> np.ndarray:
     """Each filter topic against the filter applied to the science parquet; returns distribution latencies."""
-    filters = resolve_filters()
-    paths = ["candid", "night", "science_timestamp", *required_columns(filters)]
+    filters = resolve_filters(survey=ctx.survey)
+    alert_id = get_survey(ctx.survey).alert_id_field
+    paths = list(dict.fromkeys([alert_id, "night", "science_timestamp", *required_columns(filters)]))
     table = read_columns(ctx.lake / "science", paths)
     if table.num_rows == 0:
         return np.array([])
@@ -143,11 +172,11 @@ def _filters(ctx: RunContext, nights: list[str], report: Report) -> np.ndarray:
     # fingerprint read here is known (the pipeline may still be writing while the report reads)
     messages = {name: list(read_topic(ctx.bootstrap, topic)) for name, topic in topics.items()}
     schemas = {m.key.decode(): m.value.decode() for m in read_topic(ctx.bootstrap, f"{ctx.topic_prefix}schemas")}
-    stamp = dict(zip(frame["candid"], frame["science_timestamp"], strict=True))
+    stamp = dict(zip(frame[alert_id], frame["science_timestamp"], strict=True))
     lat: list[float] = []
     for f in filters:
         selected = frame.loc[flags[f.name].map(lambda v: v is True).astype(bool)]
-        expected = {(int(c), n) for c, n in zip(selected["candid"], selected["night"], strict=True) if n in nights}
+        expected = {(int(c), n) for c, n in zip(selected[alert_id], selected["night"], strict=True) if n in nights}
         got: list[tuple[int, str]] = []
         unknown = 0
         for msg in messages[f.name]:
@@ -157,9 +186,9 @@ def _filters(ctx: RunContext, nights: list[str], report: Report) -> np.ndarray:
                 continue
             alert = decode_value(msg.value, schemas[fingerprint])
             if alert["night"] in nights:
-                got.append((int(alert["candid"]), alert["night"]))
-                if alert["candid"] in stamp:  # distributed after the science read above: no latency
-                    lat.append(msg.append_ms / 1000.0 - stamp[alert["candid"]].timestamp())
+                got.append((int(alert[alert_id]), alert["night"]))
+                if alert[alert_id] in stamp:  # distributed after the science read above: no latency
+                    lat.append(msg.append_ms / 1000.0 - stamp[alert[alert_id]].timestamp())
         report.filters[f.name] = {"topic": topics[f.name], "messages": len(got), "expected": len(expected)}
         report.check(
             f"filter {f.name}: topic = filter(science)",
@@ -178,8 +207,8 @@ def build_report(ctx: RunContext, night: str | None = None) -> Report:
     if night and night not in known:
         report.check(f"night {night} exists", False, f"no raw or quarantined data for it; nights: {known}")
         return report
-    science_sets = _night_sets(lake, nights, report)
-    archive_lat = _hbase(ctx, nights, science_sets, report)
+    science_sets = _night_sets(lake, get_survey(ctx.survey).alert_id_field, nights, report)
+    archive_lat = _hbase(ctx, nights, science_sets, report, whole_run=night is None)
     distribution_lat = _filters(ctx, nights, report)
     totals = {k: sum(n[k] for n in report.nights.values()) for k in ("received", "raw", "quarantined", "duplicates", "science", "rejected")}
     report.totals = totals

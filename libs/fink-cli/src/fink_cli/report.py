@@ -1,9 +1,11 @@
 """The reconciliation report: every alert accounted for, per night, from the data each stage wrote.
 
-Per night:  received = raw + quarantined;  raw = duplicates + science + rejected (as candid sets: the
-distinct raw candids are exactly science ∪ rejected, disjoint);  science = rows of the HBase main table
-(same candids);  each filter topic holds exactly the science alerts its filter selects, once each.
-Globally: the input topics hold `received` messages, and Spark's deduplication dropped `duplicates` rows.
+Per night:  received = raw + quarantined;  raw = duplicates + science + rejected (as sets of the survey's alert
+id, candid or diaSourceId: the distinct raw ids are exactly science ∪ rejected, disjoint);  science = rows of
+the HBase main table (same ids);  each filter topic holds exactly the science alerts its filter selects, once
+each. Globally: the input topics hold `received` messages, Spark's deduplication dropped `duplicates` rows,
+every HBase table (indexes, histories, LSST sources, forced photometry, objects, solar-system rows) holds
+exactly the rowkeys its rule gives on the science rows, and each statistics row the counts of its night.
 Latencies p50/p95 per stage come from the timestamps stamped on the rows.
 """
 

@@ -6,13 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from fink_archive.layout import ARCHIVE_SURVEYS
 from fink_archive.tables import ArchiveTables
 from fink_common.config import EnvReader, HBaseConfig, SparkConfig
 from fink_common.lake import LakePaths
-from fink_common.night import SITE_LONGITUDES
 
 __all__ = ["ArchiveConfig", "load_config"]
-
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> ArchiveConfig:
     hbase = HBaseConfig.from_env(env)
     spark = SparkConfig.from_env(env)
     lake = LakePaths(Path(env.str("FINK_DATA_DIR", ".fink/lake")).absolute())
-    survey = env.choice("FINK_SURVEY", sorted(SITE_LONGITUDES), "ztf")
-    env.check(survey == "ztf", f"FINK_SURVEY={survey!r}: only 'ztf' has an archive layout so far")
+    survey = env.choice("FINK_SURVEY", list(ARCHIVE_SURVEYS), "ztf")
     config = ArchiveConfig(
         hbase=hbase,
         spark=spark,

@@ -12,7 +12,7 @@ from pyspark.sql.streaming import StreamingQuery
 from fink_archive import STAGE, __version__
 from fink_archive.config import ArchiveConfig
 from fink_archive.store import ArchiveStore, write_cells
-from fink_archive.transform import archive_cells, has_key, schema_cells, with_keys
+from fink_archive.transform import archive_cells, has_key, latest_tables, schema_cells, with_keys
 from fink_common.hbase import HBaseClient
 from fink_common.lake import stream_source
 from fink_common.logging import get_logger
@@ -40,17 +40,18 @@ class BatchSink:
         # Not persisted: each table's rows read only the columns they need from the batch's parquet files
         # (the cutouts once), which costs less than caching whole alerts. A cache of a backlog-sized batch
         # (~10,000 alerts with cutouts) spilled to disk and ran the 1 GB driver out of heap reading it back.
-        keyed = with_keys(batch, __version__)
+        tables = self.config.tables
+        keyed = with_keys(batch, __version__, tables.layout)
         summary = keyed.agg(
             F.count("*").alias("alerts"),
             F.count_if(~has_key()).alias("unkeyed"),
             F.collect_set("night").alias("nights"),
         ).first()
         assert summary is not None  # a global aggregate always has one row
-        written = write_cells(archive_cells(keyed, self.config.tables), self.config.hbase)
+        written = write_cells(archive_cells(keyed, tables), self.config.hbase, latest=latest_tables(tables))
         alerts, nights = int(summary["alerts"]), sorted(n for n in summary["nights"] if n)
         stats = self.store.refresh_statistics(nights)
-        written[self.config.tables.statistics] = len(stats)
+        written[tables.statistics] = len(stats)
         seconds = time.monotonic() - started
         self.totals["alerts"] += alerts
         self.totals["rows"] += sum(written.values())
@@ -58,6 +59,7 @@ class BatchSink:
             "micro-batch",
             stage=STAGE,
             version=__version__,
+            survey=tables.survey,
             batch_id=batch_id,
             alerts_in=alerts,
             alerts_without_key=int(summary["unkeyed"]),

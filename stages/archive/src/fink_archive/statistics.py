@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fink_archive.tables import BANDS, statistics_rowkey
+from fink_archive.layout import ZTF_LAYOUT, SurveyLayout, survey_layout
+from fink_archive.tables import statistics_rowkey
 
 __all__ = [
     "STATISTICS_SOURCE_COLUMNS",
@@ -31,27 +32,41 @@ __all__ = [
     "NightStatistics",
     "night_statistics",
     "night_window",
+    "statistics_source_columns",
+    "statistics_types",
 ]
 
-#: Columns of the time index read to compute the statistics.
-STATISTICS_SOURCE_COLUMNS: tuple[bytes, ...] = (b"i:night", b"i:objectId", b"i:jd", b"i:fid", b"i:classification")
-#: The schema row of the statistics table (`class:*` stands for every per-class column).
-STATISTICS_TYPES: dict[str, str] = {
-    "basic:night": "string",
-    "basic:alerts": "int",
-    "basic:objects": "int",
-    "basic:exposures": "int",
-    **{f"basic:n_{band}": "int" for band in BANDS.values()},
-    "class:*": "int",
-}
 _JD_UNIX_EPOCH = 2440587.5
 
 
-def night_window(night: str) -> tuple[float, float]:
-    """(jd_start, jd_stop) holding every exposure labelled `night`, whatever the site longitude."""
+def statistics_source_columns(layout: SurveyLayout) -> tuple[bytes, ...]:
+    """Columns of the time index read to compute the statistics."""
+    names = ("night", *layout.statistics_qualifiers, "classification")
+    return tuple(f"i:{name}".encode() for name in names)
+
+
+def statistics_types(layout: SurveyLayout) -> dict[str, str]:
+    """The schema row of the statistics table (`class:*` stands for every per-class column)."""
+    return {
+        "basic:night": "string",
+        "basic:alerts": "int",
+        "basic:objects": "int",
+        "basic:exposures": "int",
+        **{f"basic:n_{band}": "int" for band in layout.band_names.values()},
+        "class:*": "int",
+    }
+
+
+STATISTICS_SOURCE_COLUMNS: tuple[bytes, ...] = statistics_source_columns(ZTF_LAYOUT)
+STATISTICS_TYPES: dict[str, str] = statistics_types(ZTF_LAYOUT)
+
+
+def night_window(night: str, jd_offset: float = 0.0) -> tuple[float, float]:
+    """(start, stop) holding every exposure labelled `night`, whatever the site longitude, as jd (or as
+    jd - jd_offset: MJD for `jd_offset` 2400000.5)."""
     day = datetime.strptime(night, "%Y%m%d").replace(tzinfo=UTC)
-    start = day.timestamp() / 86400.0 + _JD_UNIX_EPOCH
-    stop = (day + timedelta(days=2)).timestamp() / 86400.0 + _JD_UNIX_EPOCH
+    start = day.timestamp() / 86400.0 + _JD_UNIX_EPOCH - jd_offset
+    stop = (day + timedelta(days=2)).timestamp() / 86400.0 + _JD_UNIX_EPOCH - jd_offset
     return start, stop
 
 
@@ -79,7 +94,7 @@ class NightStatistics:
             b"basic:objects": str(self.objects).encode(),
             b"basic:exposures": str(self.exposures).encode(),
         }
-        bands = {band: 0 for band in BANDS.values()} | self.per_band
+        bands = {band: 0 for band in survey_layout(self.survey).band_names.values()} | self.per_band
         out.update({f"basic:n_{band}".encode(): str(n).encode() for band, n in sorted(bands.items())})
         out.update({f"class:{label}".encode(): str(n).encode() for label, n in sorted(self.per_class.items())})
         return out
@@ -98,18 +113,14 @@ class NightStatistics:
         )
 
 
-def _band(fid: Any) -> str | None:
-    if fid is None:
-        return None
-    value = int(fid)
-    return BANDS.get(value, str(value))
-
-
 def night_statistics(survey: str, night: str, rows: Iterable[Mapping[str, Any]]) -> NightStatistics:
-    """Statistics of `night` from index rows (dicts with night, objectId, jd, fid, classification).
+    """Statistics of `night` from index rows (dicts with night, the layout's object, time and band
+    qualifiers, e.g. objectId, jd, fid for ZTF, and classification).
 
     Rows of other nights are ignored; an alert without classification counts in no class.
     """
+    layout = survey_layout(survey)
+    object_q, time_q, band_q = layout.statistics_qualifiers
     alerts = 0
     objects: set[str] = set()
     exposures: set[str] = set()
@@ -119,9 +130,9 @@ def night_statistics(survey: str, night: str, rows: Iterable[Mapping[str, Any]])
         if row.get("night") != night:
             continue
         alerts += 1
-        objects.add(str(row.get("objectId")))
-        exposures.add(str(row.get("jd")))
-        band = _band(row.get("fid"))
+        objects.add(str(row.get(object_q)))
+        exposures.add(str(row.get(time_q)))
+        band = layout.band_name(row.get(band_q))
         if band is not None:
             bands[band] += 1
         label = row.get("classification")

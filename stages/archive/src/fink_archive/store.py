@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 from pyspark.sql import DataFrame
 
-from fink_archive.statistics import STATISTICS_SOURCE_COLUMNS, NightStatistics, night_statistics, night_window
+from fink_archive.statistics import NightStatistics, night_statistics, night_window, statistics_source_columns
 from fink_archive.tables import (
     SCHEMA_ROW_PREFIX,
     ArchiveTables,
@@ -31,6 +31,7 @@ from fink_archive.tables import (
     is_schema_row,
     schema_rowkey,
     statistics_rowkey,
+    time_buckets,
     time_range,
 )
 from fink_common.config import HBaseConfig
@@ -45,8 +46,14 @@ _COUNTS = pa.schema([pa.field("table", pa.string()), pa.field("rows", pa.int64()
 
 
 def _partition_writer(
-    config: HBaseConfig, batch_rows: int
+    config: HBaseConfig, batch_rows: int, latest: Mapping[str, bytes]
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    def put(client: HBaseClient, table: str, rows: list[Row]) -> int:
+        order = latest.get(table)
+        if order is not None:
+            rows = newer_rows(client, table, rows, order)
+        return client.put_rows(table, rows, batch_size=batch_rows) if rows else 0
+
     def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         client = HBaseClient(config, pool_size=1)
         written: Counter[str] = Counter()
@@ -57,20 +64,35 @@ def _partition_writer(
                 pending[table].append((key.encode(), {q.encode(): v for q, v in cells}))
             for table, rows in pending.items():
                 if len(rows) >= batch_rows:
-                    written[table] += client.put_rows(table, rows, batch_size=batch_rows)
+                    written[table] += put(client, table, rows)
                     rows.clear()
         for table, rows in pending.items():
             if rows:
-                written[table] += client.put_rows(table, rows, batch_size=batch_rows)
+                written[table] += put(client, table, rows)
         yield pa.RecordBatch.from_pylist([{"table": t, "rows": n} for t, n in written.items()], schema=_COUNTS)
 
     return write
 
 
+def newer_rows(client: HBaseClient, table: str, rows: list[Row], order: bytes) -> list[Row]:
+    """The rows whose `order` cell is at least the stored one (or that are not stored yet): a latest-wins
+    table (LSST objects) keeps the newest version whatever the order the batches come in."""
+    stored = client.get_rows(table, [key for key, _ in rows], columns=[order])
+    return [(key, cells) for key, cells in rows if cells.get(order, b"") >= stored.get(key, {}).get(order, b"")]
+
+
 def write_cells(
-    cells: DataFrame, config: HBaseConfig, *, partitions: int | None = None, batch_rows: int = PUT_BATCH_ROWS
+    cells: DataFrame,
+    config: HBaseConfig,
+    *,
+    partitions: int | None = None,
+    batch_rows: int = PUT_BATCH_ROWS,
+    latest: Mapping[str, bytes] | None = None,
 ) -> dict[str, int]:
     """Upsert every `(table, rowkey, cells)` row from the executors; returns rows written per table.
+
+    `latest` names the latest-wins tables and their order cell (`newer_rows`): a row older than the stored
+    one is not written (and not counted).
 
     The union of the tables has one partition per table and input file: it is coalesced (no shuffle) to
     `partitions` writers, by default Spark's default parallelism, since each Python task has a fixed cost
@@ -78,7 +100,7 @@ def write_cells(
     """
     writers = partitions or cells.sparkSession.sparkContext.defaultParallelism
     mapped = cells.coalesce(max(1, writers)).mapInArrow(
-        _partition_writer(config, batch_rows), "table string, rows long"
+        _partition_writer(config, batch_rows, dict(latest or {})), "table string, rows long"
     )
     counts = mapped.collect()
     out: Counter[str] = Counter()
@@ -136,8 +158,13 @@ class ArchiveStore:
 
     def night_statistics(self, night: str) -> NightStatistics:
         """Recompute the statistics of one night from the time index (see `fink_archive.statistics`)."""
-        start, stop = time_range(*night_window(night))
-        rows = self.scan_range(self.tables.by_time, start, stop, STATISTICS_SOURCE_COLUMNS)
+        layout = self.tables.layout
+        window = night_window(night, layout.jd_offset)
+        columns = statistics_source_columns(layout)
+        rows = []
+        for bucket in time_buckets(layout.salted):
+            start, stop = time_range(*window, bucket=bucket)
+            rows += self.scan_range(self.tables.by_time, start, stop, columns)
         return night_statistics(self.tables.survey, night, (decode_cells(cells) for _, cells in rows))
 
     def refresh_statistics(self, nights: Iterable[str]) -> list[NightStatistics]:

@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from fink_archive.layout import SALT_BUCKETS, ZTF_LAYOUT, SurveyLayout, salt, survey_layout
+
 __all__ = [
     "BANDS",
     "HISTORY_POINT_COLUMNS",
@@ -69,6 +71,7 @@ __all__ = [
     "schema_types",
     "sky_pixels",
     "statistics_rowkey",
+    "time_buckets",
     "time_range",
     "time_rowkey",
 ]
@@ -82,29 +85,9 @@ SCHEMA_ROW_PREFIX = "schema_"
 #: The name part of a solar-system index key for an alert with roid 3 but no ssnamenr.
 UNNAMED_SSO = "unnamed"
 #: ZTF filter id -> band name (statistics columns `basic:n_<band>`).
-BANDS: dict[int, str] = {1: "g", 2: "r", 3: "i"}
-#: Columns copied into every index row (qualifier, source column path), when the source has them.
-INDEX_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("objectId", "objectId"),
-    ("candid", "candid"),
-    ("jd", "candidate.jd"),
-    ("ra", "candidate.ra"),
-    ("dec", "candidate.dec"),
-    ("fid", "candidate.fid"),
-    ("magpsf", "candidate.magpsf"),
-    ("sigmapsf", "candidate.sigmapsf"),
-    ("ndethist", "candidate.ndethist"),
-    ("jdstarthist", "candidate.jdstarthist"),
-    ("drb", "candidate.drb"),
-    ("ssnamenr", "candidate.ssnamenr"),
-    ("roid", "roid"),
-    ("nalerthist", "nalerthist"),
-    ("classification", "classification"),
-    ("xmatch_name", "xmatch_name"),
-    ("xmatch_type", "xmatch_type"),
-    ("anomaly_score", "anomaly_score"),
-    ("night", "night"),
-)
+BANDS: dict[int, str] = dict(ZTF_LAYOUT.band_names)
+#: Columns copied into every ZTF index row (qualifier, source column path), when the source has them.
+INDEX_COLUMNS: tuple[tuple[str, str], ...] = ZTF_LAYOUT.index_columns
 #: Fields of a history point (`prv_candidates` item) kept in the history table, when the survey has them.
 #: Enough to draw a light curve with its upper limits and to judge each point (rb, drb, isdiffpos). A point is
 #: told from another by (jd, pid, candid): pid for upper limits (no candid), candid for detections (an image
@@ -132,6 +115,10 @@ class ArchiveTables:
     """The table names of one survey and the column families of each."""
 
     survey: str
+
+    @property
+    def layout(self) -> SurveyLayout:
+        return survey_layout(self.survey)
 
     @property
     def main(self) -> str:
@@ -171,14 +158,38 @@ class ArchiveTables:
         return f"{self.survey}.statistics"
 
     @property
+    def sources(self) -> str:
+        """LSST: every detection (`diaSource`, `prvDiaSources`), one row each."""
+        return f"{self.survey}.sources"
+
+    @property
+    def forced(self) -> str:
+        """LSST: every forced-photometry point (`prvDiaForcedSources`), one row each."""
+        return f"{self.survey}.forced"
+
+    @property
+    def objects(self) -> str:
+        """LSST: the latest `diaObject` of each static object."""
+        return f"{self.survey}.objects"
+
+    @property
+    def sso(self) -> str:
+        """LSST: the solar-system alerts (`ssSource`) by ssObjectId."""
+        return f"{self.survey}.sso"
+
+    @property
     def indexes(self) -> tuple[str, ...]:
         return (self.by_class, self.by_pixel, self.by_time, self.by_sso)
+
+    @property
+    def extra(self) -> tuple[str, ...]:
+        """The survey's own tables (ZTF: history; LSST: sources, forced, objects, sso)."""
+        return tuple(f"{self.survey}.{suffix}" for suffix in self.layout.extra_tables)
 
     def families(self) -> dict[str, tuple[str, ...]]:
         """Every table of the archive -> its column families (in creation order)."""
         out = {self.main: ("i", "d"), self.cutouts: ("i", "b")}
-        out.update({name: ("i",) for name in self.indexes})
-        out[self.history] = ("i",)
+        out.update({name: ("i",) for name in (*self.indexes, *self.extra)})
         out[self.statistics] = ("basic", "class")
         return out
 
@@ -193,19 +204,23 @@ def jd_key(jd: float) -> str:
     return f"{jd:0{JD_WIDTH}.{JD_DECIMALS}f}"
 
 
-def main_rowkey(object_id: str, jd: float, candid: int) -> str:
-    """Key of an alert in the main and cutouts tables: `objectId_jd_candid`."""
-    return KEY_SEP.join((object_id, jd_key(jd), str(candid)))
+def main_rowkey(object_id: str, jd: float, candid: int, *, salted: bool = False) -> str:
+    """Key of an alert in the main and cutouts tables: `objectId_jd_candid` (salted: `salt_objectId_jd_candid`)."""
+    head = (salt(object_id), object_id) if salted else (object_id,)
+    return KEY_SEP.join((*head, jd_key(jd), str(candid)))
 
 
-def object_prefix(object_id: str) -> bytes:
+def object_prefix(object_id: str, *, salted: bool = False) -> bytes:
     """Prefix of every main/cutouts row of one object (a scan returns them in jd order)."""
-    return f"{object_id}{KEY_SEP}".encode()
+    head = f"{salt(object_id)}{KEY_SEP}{object_id}" if salted else object_id
+    return f"{head}{KEY_SEP}".encode()
 
 
-def parse_main_rowkey(key: bytes | str) -> tuple[str, float, int]:
-    """`objectId_jd_candid` -> (objectId, jd rounded to the key's decimals, candid)."""
+def parse_main_rowkey(key: bytes | str, *, salted: bool = False) -> tuple[str, float, int]:
+    """`objectId_jd_candid` (or its salted form) -> (objectId, jd rounded to the key's decimals, candid)."""
     text = key.decode() if isinstance(key, bytes) else key
+    if salted:
+        text = text.split(KEY_SEP, 1)[1]
     object_id, jd, candid = text.rsplit(KEY_SEP, 2)
     return object_id, float(jd), int(candid)
 
@@ -215,14 +230,22 @@ def index_rowkey(value: str, jd: float, object_id: str, candid: int) -> str:
     return KEY_SEP.join((value, jd_key(jd), object_id, str(candid)))
 
 
-def time_rowkey(jd: float, object_id: str, candid: int) -> str:
-    """Key of a time index row: `jd_objectId_candid`."""
-    return KEY_SEP.join((jd_key(jd), object_id, str(candid)))
+def time_rowkey(jd: float, object_id: str, candid: int, *, salted: bool = False) -> str:
+    """Key of a time index row: `jd_objectId_candid` (salted: `salt(candid)_jd_objectId_candid`)."""
+    head = (salt(candid),) if salted else ()
+    return KEY_SEP.join((*head, jd_key(jd), object_id, str(candid)))
 
 
-def time_range(jd_start: float, jd_stop: float) -> tuple[bytes, bytes]:
-    """(row_start, row_stop) of a scan of the time index over jd_start <= jd < jd_stop (to key precision)."""
-    return jd_key(jd_start).encode(), jd_key(jd_stop).encode()
+def time_range(jd_start: float, jd_stop: float, *, bucket: str | None = None) -> tuple[bytes, bytes]:
+    """(row_start, row_stop) of a scan of the time index over jd_start <= jd < jd_stop (to key precision);
+    for a salted index, within one salt `bucket` (scan every bucket of `time_buckets`)."""
+    head = f"{bucket}{KEY_SEP}" if bucket is not None else ""
+    return f"{head}{jd_key(jd_start)}".encode(), f"{head}{jd_key(jd_stop)}".encode()
+
+
+def time_buckets(salted: bool) -> list[str | None]:
+    """The salt buckets a time-range scan reads: every salt, or [None] for an unsalted index."""
+    return [salt(n) for n in range(SALT_BUCKETS)] if salted else [None]
 
 
 def pixel_key(pixel: int) -> str:
