@@ -19,7 +19,7 @@ def test_every_problem_is_reported_at_once() -> None:
     bad = {
         "FINK_HBASE_THRIFT": "hbase",
         "FINK_HBASE_TABLE_PREFIX": "no spaces",
-        "FINK_SURVEY": "lsst",
+        "FINK_SURVEY": "hsc",
         "FINK_API_HOST": "http://x",
         "FINK_API_PORT": "70000",
     }

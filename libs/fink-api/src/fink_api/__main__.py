@@ -2,6 +2,7 @@
 
     python -m fink_api [serve]                          # the API at FINK_API_HOST:FINK_API_PORT
     python -m fink_api query object ZTF23abllsov [--plot lc.png] [--cutouts cut.png] [--json]
+    python -m fink_api query --survey lsst object 170094456248729605 [--json]   # Rubin: ids, ssObjectId or designation
     python -m fink_api query cone --ra 276.3 --dec -11.5 --radius 30 [--json]
     python -m fink_api query class "SN candidate" --start 2023-10-17 --stop 2023-10-19 [-n 10]
     python -m fink_api query sso 15938
@@ -22,6 +23,7 @@ from typing import Any
 
 from fink_api import SERVICE, __version__
 from fink_api.archive import Archive, InvalidQueryError, parse_time
+from fink_api.archives import open_archive
 from fink_api.config import ApiConfig, load_config
 from fink_api.display import render_alerts, render_object, render_statistics
 from fink_common.errors import ConfigError, DataNotFoundError, FinkError
@@ -34,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fink-api", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="serve the REST API (the default)")
-    query = commands.add_parser("query", help="query the archive").add_subparsers(dest="what", required=True)
+    query_parser = commands.add_parser("query", help="query the archive")
+    query_parser.add_argument("--survey", choices=["ztf", "lsst"], help="the survey's archive (default: FINK_SURVEY, else ztf)")
+    query = query_parser.add_subparsers(dest="what", required=True)
     obj = query.add_parser("object", help="an object's alerts and light curve")
     obj.add_argument("object_id")
     obj.add_argument("--plot", type=Path, metavar="PNG", help="write the light curve to this PNG file")
@@ -59,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _archive(config: ApiConfig, pool_size: int = 1) -> Archive:
-    return Archive(HBaseClient(config.hbase, pool_size=pool_size, timeout_ms=30_000), config.tables)
+    return open_archive(HBaseClient(config.hbase, pool_size=pool_size, timeout_ms=30_000), config.tables)
 
 
 def _serve(config: ApiConfig) -> int:
@@ -113,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     # ZTF writes `SIMPLE  =  T` off the FITS column layout: astropy reads the cutouts but warns on each one
     warnings.filterwarnings("ignore", message=".*SIMPLE card.*")
     try:
-        config = load_config()
+        survey = getattr(args, "survey", None)
+        config = load_config({**os.environ, "FINK_SURVEY": survey} if survey else None)
     except ConfigError as exc:
         print(f"fink-api: {exc}", file=sys.stderr)
         return 2

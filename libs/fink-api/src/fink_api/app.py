@@ -117,15 +117,17 @@ def create_app(archive: Archive, *, version: str) -> FastAPI:
 
     @app.get(
         "/objects/{object_id}/cutout",
-        summary="one cutout of the alert at a jd, as FITS or PNG",
+        summary="one cutout of an alert (at a jd, or by its id, or the latest), as FITS or PNG",
         responses={200: {"content": {"application/fits": {}, "image/png": {}}}},
     )
     def get_cutout(
         object_id: ObjectId,
-        jd: Annotated[float, Query(ge=2_400_000, lt=9_999_999, description="the alert's Julian date")],
+        jd: Annotated[float | None, Query(ge=2_400_000, lt=9_999_999, description="the alert's Julian date")] = None,
         kind: Annotated[Literal["science", "template", "difference"], Query()] = "science",
         format: Annotated[Literal["fits", "png"], Query()] = "fits",  # noqa: A002 (the public parameter name)
-        candid: Annotated[int | None, Query(ge=0, description="pick one of several alerts at that jd")] = None,
+        candid: Annotated[
+            int | None, Query(ge=0, description="the alert's id (ZTF candid, LSST diaSourceId); default: the latest")
+        ] = None,
     ) -> Response:
         found = archive.cutouts(object_id, jd=jd, candid=candid)
         data = found[_KINDS[kind]]
@@ -162,12 +164,12 @@ def create_app(archive: Archive, *, version: str) -> FastAPI:
         alerts = archive.latest_of_class(class_name, start_jd, stop_jd, limit=n)
         return {"class": class_name, "start_jd": start_jd, "stop_jd": stop_jd, "count": len(alerts), "alerts": alerts}
 
-    @app.get("/sso/{name}", summary="alerts of a solar-system object, by its MPC number or name (ssnamenr)")
+    @app.get("/sso/{name}", summary="alerts of a solar-system object: ZTF ssnamenr; LSST ssObjectId or designation")
     def sso(name: Annotated[str, Path(min_length=1, max_length=64, examples=["15938"])]) -> dict[str, Any]:
         alerts = archive.solar_system(name)
         if not alerts:
             raise DataNotFoundError(f"no alert of solar-system object {name!r} in the archive")
-        return {"ssnamenr": name, "count": len(alerts), "alerts": alerts}
+        return {"name": name, "ssnamenr": name, "count": len(alerts), "alerts": alerts}
 
     @app.get("/statistics", summary="per-night statistics (every night, or one)")
     def statistics(

@@ -56,6 +56,7 @@ __all__ = [
     "check_class_name",
     "check_object_id",
     "check_sso_name",
+    "gunzip_fits",
     "parse_time",
 ]
 
@@ -273,7 +274,8 @@ class Archive:
             return []
         distance = angular_distance_deg(ra, dec, [r["ra"] for r in rows], [r["dec"] for r in rows]) * 3600.0
         found = [dict(r, distance_arcsec=float(d)) for r, d in zip(rows, distance, strict=True) if d <= radius_arcsec]
-        return sorted(found, key=lambda r: (r["distance_arcsec"], r["jd"]))[:limit]
+        time = self.tables.layout.statistics_qualifiers[1]  # the index rows' time (ZTF jd, LSST midpointMjdTai)
+        return sorted(found, key=lambda r: (r["distance_arcsec"], r[time]))[:limit]
 
     # -------------------------------------------------------------------------------- by class or name
 
@@ -287,8 +289,8 @@ class Archive:
         # A reversed scan starts at row_start (inclusive) and walks down to row_stop (exclusive). Index keys are
         # `class_jd_objectId_candid`: every key of jd = stop sorts above `class_jd(stop)` and is left out, every
         # key of jd = start sorts above `class_jd(start)` and is kept: start <= jd < stop, latest first.
-        prefix = f"{name}{KEY_SEP}"
-        start, stop = f"{prefix}{jd_key(stop_jd)}".encode(), f"{prefix}{jd_key(start_jd)}".encode()
+        prefix, offset = f"{name}{KEY_SEP}", self.tables.layout.jd_offset  # LSST keys hold the MJD
+        start, stop = f"{prefix}{jd_key(stop_jd - offset)}".encode(), f"{prefix}{jd_key(start_jd - offset)}".encode()
         return self._rows(self.tables.by_class, row_start=start, row_stop=stop, reverse=True, limit=limit)
 
     def classes(self) -> dict[str, int]:
@@ -322,7 +324,7 @@ class Archive:
         out: dict[str, Any] = {k: row.get(k) for k in ("objectId", "candid", "jd")}
         for kind in CUTOUT_KINDS:
             data = row.get(kind)
-            out[kind] = _gunzip(data) if isinstance(data, bytes | bytearray) else None
+            out[kind] = gunzip_fits(data) if isinstance(data, bytes | bytearray) else None
         return out
 
     # ------------------------------------------------------------------------------------- statistics
@@ -343,6 +345,6 @@ class Archive:
         return [asdict(NightStatistics.from_cells(self.tables.survey, cells)) for cells in found]
 
 
-def _gunzip(data: bytes) -> bytes:
+def gunzip_fits(data: bytes) -> bytes:
     """Cutouts are stored as the alert has them (gzipped FITS); plain FITS passes through."""
     return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else bytes(data)

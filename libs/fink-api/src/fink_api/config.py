@@ -4,7 +4,7 @@
 |---|---|---|
 | FINK_HBASE_THRIFT | 127.0.0.1:9090 | the HBase Thrift server holding the archive |
 | FINK_HBASE_TABLE_PREFIX | (none) | the archive's table prefix (`./fink demo` uses `demo`) |
-| FINK_SURVEY | ztf | the survey whose tables are read |
+| FINK_SURVEY | ztf | the survey whose tables are read (`ztf` or `lsst`) |
 | FINK_API_HOST | 127.0.0.1 | address the server listens on (`0.0.0.0` in a container) |
 | FINK_API_PORT | 8080 | its port |
 """
@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from fink_archive.layout import ARCHIVE_SURVEYS
 from fink_archive.tables import ArchiveTables
 from fink_common.config import EnvReader, HBaseConfig
 
 __all__ = ["ApiConfig", "load_config"]
 
-_SURVEYS = ("ztf",)
+_SURVEYS = ARCHIVE_SURVEYS
 
 
 @dataclass(frozen=True)

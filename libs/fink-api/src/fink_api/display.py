@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fink_archive.tables import BANDS
+from fink_common.photometry import TAI_MINUS_UTC_S, flux_to_mag
 
 __all__ = ["iso_time", "render_alerts", "render_object", "render_statistics"]
 
@@ -36,17 +37,31 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def _fields(a: Mapping[str, Any]) -> tuple[str, str, Any, str, Any]:
+    """(object, alert id, jd, band, magnitude) of a ZTF or an LSST alert row (LSST: ids, MJD TAI, flux)."""
+    if "diaSourceId" in a:
+        mjd = a.get("midpointMjdTai")
+        mag = flux_to_mag([a.get("psfFlux") if a.get("psfFlux") is not None else math.nan])[0][0]
+        obj = a.get("diaObjectId") if a.get("diaObjectId") is not None else a.get("ssObjectId")
+        jd = None if mjd is None else mjd + 2400000.5 - TAI_MINUS_UTC_S / 86400.0  # Rubin's times are TAI
+        return str(obj), str(a["diaSourceId"]), jd, a.get("band") or "-", float(mag)
+    band = BANDS.get(a.get("fid") or 0, "-")
+    return str(a.get("objectId")), str(a.get("candid")), a.get("jd"), band, a.get("magpsf")
+
+
 def render_object(found: Mapping[str, Any]) -> str:
     alerts, points = found["alerts"], found["lightcurve"]
     last = alerts[-1]
-    kinds = {k: sum(1 for p in points if p["kind"] == k) for k in ("alert", "detection", "upper")}
+    _, alert_id, jd, _, _ = _fields(last)
+    kinds = {k: sum(1 for p in points if p["kind"] == k) for k in ("alert", "detection", "forced", "upper")}
+    forced = f", {kinds['forced']} forced photometry" if kinds["forced"] else ""
     head = [
         f"{found['objectId']}: {len(alerts)} alert(s) in the archive, ra {_num(last.get('ra'), '.6f')} "
         f"dec {_num(last.get('dec'), '.6f')}",
-        f"latest alert: candid {last.get('candid')} at {iso_time(last.get('jd'))}, class "
+        f"latest alert: {alert_id} at {iso_time(jd)}, class "
         f"{last.get('classification') or '-'}, cross-match {last.get('xmatch_name') or '-'}",
         f"light curve: {len(points)} points ({kinds['alert']} alerts, {kinds['detection']} earlier detections, "
-        f"{kinds['upper']} upper limits)",
+        f"{kinds['upper']} upper limits{forced})",
         "",
     ]
     rows = [
@@ -60,15 +75,15 @@ def render_object(found: Mapping[str, Any]) -> str:
 
 
 def render_alerts(alerts: Sequence[Mapping[str, Any]], title: str, *, distance: bool = False) -> str:
-    header = ["objectId", "candid", "time (UTC)", "band", "mag", "class", "ra", "dec"]
+    header = ["object", "alert", "time (UTC)", "band", "mag", "class", "ra", "dec"]
     if distance:
         header.append("dist (arcsec)")
     rows = []
     for a in alerts:
+        obj, alert_id, jd, band, mag = _fields(a)
         row = [
-            str(a.get("objectId")), str(a.get("candid")), iso_time(a.get("jd")), BANDS.get(a.get("fid") or 0, "-"),
-            _num(a.get("magpsf"), ".3f"), str(a.get("classification") or "-"), _num(a.get("ra"), ".6f"),
-            _num(a.get("dec"), ".6f"),
+            obj, alert_id, iso_time(jd), band, _num(mag, ".3f"), str(a.get("classification") or "-"),
+            _num(a.get("ra"), ".6f"), _num(a.get("dec"), ".6f"),
         ]  # fmt: skip
         if distance:
             row.append(_num(a.get("distance_arcsec"), ".2f"))
@@ -77,11 +92,12 @@ def render_alerts(alerts: Sequence[Mapping[str, Any]], title: str, *, distance: 
 
 
 def render_statistics(nights: Sequence[Mapping[str, Any]]) -> str:
-    header = ["night", "alerts", "objects", "exposures", "g", "r", "i", "classes"]
+    bands = sorted({b for n in nights for b in n["per_band"]}, key=lambda b: "ugrizy".find(b))
+    header = ["night", "alerts", "objects", "exposures", *bands, "classes"]
     rows = [
         [
             n["night"], str(n["alerts"]), str(n["objects"]), str(n["exposures"]),
-            *(str(n["per_band"].get(b, 0)) for b in ("g", "r", "i")),
+            *(str(n["per_band"].get(b, 0)) for b in bands),
             ", ".join(f"{k} {v}" for k, v in sorted(n["per_class"].items(), key=lambda kv: -kv[1])[:6]),
         ]
         for n in nights

@@ -5,10 +5,10 @@ Every function here is pure: it takes alert data and returns PNG bytes (or an ar
 state and the functions can be called from several web-server threads at once. FITS cutouts are read
 with astropy.
 
-A light-curve point is a mapping with keys `jd`, `fid` (1 = g, 2 = r, 3 = i), `magpsf`, `sigmapsf`,
-`diffmaglim` and `kind` (`"alert"`, `"detection"` for a detection from an alert's history, `"upper"` for
-a non-detection whose `diffmaglim` is the 5-sigma limiting magnitude); `candid` and `isdiffpos` may be
-present and are ignored.
+A light-curve point is a mapping with keys `jd`, `fid` (ZTF: 1 = g, 2 = r, 3 = i) or `band` (LSST: u, g, r, i,
+z, y), `magpsf`, `sigmapsf`, `diffmaglim` and `kind` (`"alert"`, `"detection"` for a detection from an alert's
+history, `"forced"` for forced photometry (LSST), `"upper"` for a non-detection whose `diffmaglim` is the
+5-sigma limiting magnitude); other keys (`candid`, `isdiffpos`, fluxes) are ignored.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ __all__ = [
     "BANDS",
     "CUTOUT_KEYS",
     "MJD_OFFSET",
+    "LSST_BANDS",
     "LightcurveSummary",
     "cutout_image",
     "cutout_png",
@@ -52,6 +53,12 @@ __all__ = [
 MJD_OFFSET = 2400000.5
 #: ZTF filter id -> (band name, colour).
 BANDS: dict[int, tuple[str, str]] = {1: ("g", "#1b9e3a"), 2: ("r", "#d62728"), 3: ("i", "#8c4a0b")}
+#: LSST band -> (its key in a `LightcurveSummary`, colour); keys above ZTF's filter ids.
+LSST_BANDS: dict[str, tuple[int, str]] = {
+    "u": (11, "#56b4e9"), "g": (12, "#009e73"), "r": (13, "#e69f00"),
+    "i": (14, "#d55e00"), "z": (15, "#cc79a7"), "y": (16, "#000000"),
+}  # fmt: skip
+_LSST_KEYS = {key: (band, colour) for band, (key, colour) in LSST_BANDS.items()}
 #: Alert cutout fields, in display order, with their panel titles.
 CUTOUT_KEYS: dict[str, str] = {
     "cutoutScience": "Science",
@@ -80,10 +87,11 @@ _CUTOUT_CMAP = colormaps["gray"].with_extremes(bad="#2a3550")
 
 @dataclass
 class LightcurveSummary:
-    """What `draw_lightcurve` drew, per ZTF filter id."""
+    """What `draw_lightcurve` drew, per ZTF filter id (LSST bands: their `LSST_BANDS` key)."""
 
     alerts: dict[int, int] = field(default_factory=dict)
     detections: dict[int, int] = field(default_factory=dict)
+    forced: dict[int, int] = field(default_factory=dict)
     upper_limits: dict[int, int] = field(default_factory=dict)
     errorbars: dict[int, int] = field(default_factory=dict)
     skipped: int = 0
@@ -92,7 +100,8 @@ class LightcurveSummary:
     @property
     def total(self) -> int:
         """Number of points drawn."""
-        return sum(self.alerts.values()) + sum(self.detections.values()) + sum(self.upper_limits.values())
+        drawn = (self.alerts, self.detections, self.forced, self.upper_limits)
+        return sum(sum(kind.values()) for kind in drawn)
 
 
 def _number(value: Any) -> float | None:
@@ -111,10 +120,12 @@ def _band(fid: Any) -> tuple[str, str]:
         key = int(fid)
     except (TypeError, ValueError):
         return (f"fid {fid}", _OTHER_COLOUR)
-    return BANDS.get(key, (f"fid {key}", _OTHER_COLOUR))
+    return BANDS.get(key) or _LSST_KEYS.get(key) or (f"fid {key}", _OTHER_COLOUR)
 
 
-def _fid_key(fid: Any) -> int:
+def _fid_key(fid: Any, band: Any = None) -> int:
+    if fid is None and isinstance(band, str) and band in LSST_BANDS:
+        return LSST_BANDS[band][0]
     try:
         return int(fid)
     except (TypeError, ValueError):
@@ -145,9 +156,9 @@ def draw_lightcurve(ax: Axes, points: Sequence[Mapping[str, Any]]) -> Lightcurve
                 continue
             kind, mag, sigma = "upper", limit, None
         else:
-            kind = "alert" if kind == "alert" else "detection"
+            kind = kind if kind in ("alert", "forced") else "detection"
             sigma = _number(point.get("sigmapsf"))
-        fid = _fid_key(point.get("fid"))
+        fid = _fid_key(point.get("fid"), point.get("band"))
         groups.setdefault(fid, {}).setdefault(kind, []).append((jd - MJD_OFFSET, mag, sigma))
 
     for fid in sorted(groups):
@@ -177,12 +188,12 @@ def draw_lightcurve(ax: Axes, points: Sequence[Mapping[str, Any]]) -> Lightcurve
                 summary.errorbars[fid] = summary.errorbars.get(fid, 0) + len(with_sigma)
             alert = kind == "alert"
             (line,) = ax.plot(
-                x, y, linestyle="none", marker="o", markersize=7 if alert else 5.5,
+                x, y, linestyle="none", marker="s" if kind == "forced" else "o", markersize=7 if alert else 5.5,
                 markerfacecolor=colour if alert else "white", markeredgecolor="black" if alert else colour,
                 markeredgewidth=1.0 if alert else 1.3, zorder=5 if alert else 4,
             )  # fmt: skip
             line.set_gid(f"{kind}:{fid}")
-            (summary.alerts if alert else summary.detections)[fid] = len(rows)
+            {"alert": summary.alerts, "forced": summary.forced}.get(kind, summary.detections)[fid] = len(rows)
             summary.artists.append(line)
 
     ax.set_xlabel("Time [MJD = JD \N{MINUS SIGN} 2400000.5]")
@@ -200,10 +211,10 @@ def draw_lightcurve(ax: Axes, points: Sequence[Mapping[str, Any]]) -> Lightcurve
 
 def _legend_handles(summary: LightcurveSummary) -> list[Artist]:
     handles: list[Artist] = []
-    fids = sorted(set(summary.alerts) | set(summary.detections) | set(summary.upper_limits))
+    fids = sorted(set(summary.alerts) | set(summary.detections) | set(summary.forced) | set(summary.upper_limits))
     for fid in fids:
         name, colour = _band(fid)
-        label = f"ZTF {name}" if fid in BANDS else name
+        label = f"ZTF {name}" if fid in BANDS else f"LSST {name}" if fid in _LSST_KEYS else name
         handles.append(Line2D([], [], linestyle="none", marker="s", markersize=8, color=colour, label=label))
     grey = _OTHER_COLOUR
     if summary.alerts:
@@ -215,6 +226,11 @@ def _legend_handles(summary: LightcurveSummary) -> list[Artist]:
         handles.append(
             Line2D([], [], linestyle="none", marker="o", markersize=5.5, markerfacecolor="white",
                    markeredgecolor=grey, markeredgewidth=1.3, label="history")
+        )  # fmt: skip
+    if summary.forced:
+        handles.append(
+            Line2D([], [], linestyle="none", marker="s", markersize=5.5, markerfacecolor="white",
+                   markeredgecolor=grey, markeredgewidth=1.3, label="forced photometry")
         )  # fmt: skip
     if summary.upper_limits:
         handles.append(

@@ -22,7 +22,6 @@ import math
 from functools import cache
 from typing import Any
 
-import numpy as np
 from fastavro import parse_schema
 from pyspark.sql import types as T
 
@@ -36,6 +35,7 @@ from fink_common.alert_packet import (
 from fink_common.avro import CONTAINER_MAGIC, decode_container_record, decode_schemaless_record
 from fink_common.errors import DecodeError, SchemaError
 from fink_common.night import MJD_UNIX_EPOCH, SITE_LONGITUDES
+from fink_common.photometry import AB_ZERO_POINT_NJY, TAI_MINUS_UTC_S, flux_to_mag
 from fink_common.schema import conform_record, inline_named_types, parsed_schema, raw_alert_schema
 from fink_common.schema_registry import SchemaResolver
 from fink_common.surveys.base import AlertDecoder, DecodeSettings, Survey
@@ -54,29 +54,8 @@ __all__ = [
 ]
 
 CONFLUENT_MAGIC = 0
-#: TAI - UTC since 2017-01-01 (no leap second since): Rubin's times are TAI
-TAI_MINUS_UTC_S = 37.0
 #: Rubin's filters, blue to red (`diaSource.band`)
 BANDS: tuple[str, ...] = ("u", "g", "r", "i", "z", "y")
-#: AB magnitude of a 1 nJy source: -2.5 log10(1e-9 Jy / 3631 Jy); Rubin's fluxes are in nJy
-AB_ZERO_POINT_NJY = 31.4
-_MAG_PER_FLUX = 2.5 / math.log(10.0)
-
-
-def flux_to_mag(flux: Any, flux_err: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """AB magnitude and its error from fluxes in nJy (arrays); NaN where the flux is not positive.
-
-    mag = -2.5 log10(flux / nJy) + 31.4; sigma_mag = 2.5 / ln 10 * fluxErr / flux."""
-    flux = np.asarray(flux, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        positive = flux > 0
-        mag = np.where(positive, -2.5 * np.log10(np.where(positive, flux, 1.0)) + AB_ZERO_POINT_NJY, np.nan)
-        err = (
-            np.full_like(mag, np.nan)
-            if flux_err is None
-            else np.where(positive, _MAG_PER_FLUX * np.asarray(flux_err, dtype=np.float64) / flux, np.nan)
-        )
-    return mag, err
 
 
 def frame_confluent(schema_id: int, body: bytes) -> bytes:
