@@ -1,5 +1,6 @@
 """raw2science for Rubin/LSST on the real alerts: no hard cut by default, Fink's good-quality flag, the LSST
-modules (is_sso, is_first, first detection, flux rate, cross-match), deduplication on diaSourceId, exact ids."""
+modules (is_sso, is_first, first detection, flux rate, cross-match, light-curve features, anomaly, classification),
+deduplication on diaSourceId, exact ids."""
 
 from __future__ import annotations
 
@@ -81,7 +82,10 @@ def test_flux_to_mag_and_rate_by_hand() -> None:
 
 def test_modules_say_which_survey_they_serve() -> None:
     names = [m.name for m in resolve_modules(survey="lsst")]
-    assert names == ["is_sso", "is_first", "first_detection", "flux_rate", "xmatch"]
+    assert names == [
+        "is_sso", "is_first", "first_detection", "flux_rate", "xmatch",
+        "lc_features_dia", "lc_features_forced", "anomaly", "classification",
+    ]  # fmt: skip
     assert all(m.surveys == ("lsst",) for m in resolve_modules(survey="lsst"))
     with pytest.raises(ScienceError, match="'roid' is not a built-in"):
         resolve_modules(["roid"], survey="lsst")  # a ZTF built-in is not an LSST one

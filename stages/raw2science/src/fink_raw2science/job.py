@@ -47,6 +47,7 @@ class BatchSink:
                 version=__version__,
                 failures=self.failures,
                 sections=(survey.history, survey.current),
+                forced=survey.forced,
             )
             good = write_batch(science, self.config.lake.science, batch_id)
         finally:

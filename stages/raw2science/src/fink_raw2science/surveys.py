@@ -1,5 +1,6 @@
 """What raw2science does differently per survey, in one table: the alert id it deduplicates on, the sections its
-history arrays come from, its quality step and its default science modules. The job asks `survey_science(name)`."""
+history and forced-photometry arrays come from, its quality step and its default science modules. The job asks
+`survey_science(name)`."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class SurveyScience:
     alert_id: str  # the deduplication key
     history: str  # the array of earlier detections: `c<field>` = history.<field> + current.<field>
     current: str
+    forced: str | None  # the forced-photometry array: `forced_<field>` = forced.<field> (None: the survey has none here)
     flag: Callable[[DataFrame, str], DataFrame]  # adds `cut_reason` (null = kept), given the configured cut
     cuts: tuple[str, ...]  # the values FINK_QUALITY_CUT may take, the default first
     default_modules: tuple[str, ...]
@@ -34,11 +36,11 @@ def _ztf_flag(df: DataFrame, cut: str) -> DataFrame:
 _SURVEYS = {
     "ztf": SurveyScience(
         name="ztf", alert_id=get_survey("ztf").alert_id_field, history="prv_candidates", current="candidate",
-        flag=_ztf_flag, cuts=("fink",), default_modules=DEFAULT_MODULES_BY_SURVEY["ztf"],
+        forced=None, flag=_ztf_flag, cuts=("fink",), default_modules=DEFAULT_MODULES_BY_SURVEY["ztf"],
     ),
     "lsst": SurveyScience(
         name="lsst", alert_id=get_survey("lsst").alert_id_field, history="prvDiaSources", current="diaSource",
-        flag=flag_lsst_quality, cuts=("none", "good_quality"), default_modules=DEFAULT_MODULES_BY_SURVEY["lsst"],
+        forced="prvDiaForcedSources", flag=flag_lsst_quality, cuts=("none", "good_quality"), default_modules=DEFAULT_MODULES_BY_SURVEY["lsst"],
     ),
 }  # fmt: skip
 #: survey -> the quality cuts it offers

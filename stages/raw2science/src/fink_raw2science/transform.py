@@ -65,11 +65,13 @@ def enrich(
     version: str,
     failures: FailureLog | None = None,
     sections: tuple[str, str] = ZTF_SECTIONS,
+    forced: str | None = None,
 ) -> DataFrame:
     """Run the science modules (vectorised pandas UDFs) and stamp the version and processing time.
     A module that raises on a batch gives its documented failed value and is recorded in `failures`.
-    `sections`: (history array, current detection) of the survey's alerts, for the `c*` history arrays."""
-    out = apply_modules(alerts, list(modules), failures, sections).withColumns(
+    `sections`: (history array, current detection) of the survey's alerts, for the `c*` history arrays;
+    `forced`: its forced-photometry array, for `forced_*` (default: the one paired with the history)."""
+    out = apply_modules(alerts, list(modules), failures, sections, forced).withColumns(
         {"raw2science_version": F.lit(version), "science_timestamp": F.current_timestamp()}
     )
     if "night" in out.columns:  # keep the partition column last, as in every dataset of the lake

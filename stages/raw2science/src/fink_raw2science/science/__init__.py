@@ -7,7 +7,8 @@
   pure side does not load pyspark.
 
 The science functions themselves live in `lightcurve` (history arrays, nalerthist), `asteroids`
-(roid), `rates`, `features`, `anomaly`, `xmatch` and `classification`.
+(roid), `rates`, `features`, `anomaly`, `xmatch` and `classification`; for Rubin/LSST in `rubin`,
+`lsst_features`, `lsst_anomaly` and `lsst_classification`.
 """
 
 from fink_raw2science.science.errors import ScienceError

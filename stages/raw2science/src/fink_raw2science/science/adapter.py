@@ -5,8 +5,9 @@ Inside the UDF a batch on which the function raises gets the module's failed val
 in the executor log), exactly like `runner.run_modules`, so one bad batch never kills the query.
 
 `apply_modules(df, modules)` is the whole step on a raw alert DataFrame: it adds the `c*` history
-arrays the modules need (`history_column`), applies each UDF in order (a struct result of a module
-with several top-level columns is expanded into them), and drops the helper columns it added.
+arrays and the `forced_*` forced-photometry arrays the modules need (`history_column`, `forced_column`),
+applies each UDF in order (a struct result of a module with several top-level columns is expanded into
+them), and drops the helper columns it added.
 Each multi-column module is still evaluated once per batch (Spark projects the fields of one UDF result).
 
 Spark stores a NaN returned by a pandas UDF as null (the pandas -> Arrow conversion treats NaN as
@@ -25,17 +26,28 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.functions import pandas_udf
 
-from fink_raw2science.science.lightcurve import history_field
+from fink_raw2science.science.lightcurve import forced_field, history_field
 from fink_raw2science.science.module import ScienceModule
 from fink_raw2science.science.registry import check_plan
 
-__all__ = ["ZTF_SECTIONS", "FailureLog", "apply_modules", "history_column", "spark_udf_for", "with_history_columns"]
+__all__ = [
+    "FORCED_SECTIONS",
+    "ZTF_SECTIONS",
+    "FailureLog",
+    "apply_modules",
+    "forced_column",
+    "history_column",
+    "spark_udf_for",
+    "with_history_columns",
+]
 
 _log = logging.getLogger(__name__)
 
 
 #: (history array, current detection): ZTF's sections; Rubin's are ("prvDiaSources", "diaSource")
 ZTF_SECTIONS = ("prv_candidates", "candidate")
+#: history array -> the forced-photometry array of the same alerts, when no other is named (`forced_<field>`)
+FORCED_SECTIONS: dict[str, str] = {"prvDiaSources": "prvDiaForcedSources"}
 
 
 def history_column(field: str, sections: tuple[str, str] = ZTF_SECTIONS) -> Column:
@@ -43,6 +55,11 @@ def history_column(field: str, sections: tuple[str, str] = ZTF_SECTIONS) -> Colu
     history, now = sections
     current = F.array(F.col(f"{now}.{field}"))
     return F.when(F.col(history).isNull(), current).otherwise(F.concat(F.col(f"{history}.{field}"), current))
+
+
+def forced_column(field: str, section: str) -> Column:
+    """`forced_<field>`: `<section>.<field>`, the forced-photometry array (null when the alert has none)."""
+    return F.col(f"{section}.{field}")
 
 
 def _top_level(df: DataFrame) -> set[str]:
@@ -59,17 +76,26 @@ def _available(df: DataFrame) -> set[str]:
 
 
 def with_history_columns(
-    df: DataFrame, modules: Sequence[ScienceModule], sections: tuple[str, str] = ZTF_SECTIONS
+    df: DataFrame,
+    modules: Sequence[ScienceModule],
+    sections: tuple[str, str] = ZTF_SECTIONS,
+    forced: str | None = None,
 ) -> tuple[DataFrame, list[str]]:
-    """df plus the `c*` arrays the modules read and df lacks; also returns the names added."""
+    """df plus the `c*` and `forced_*` arrays the modules read and df lacks; also returns the names added.
+    `forced`: the forced-photometry section (default: the one `FORCED_SECTIONS` pairs with the history)."""
+    forced = forced if forced is not None else FORCED_SECTIONS.get(sections[0])
     produced = {c for m in modules for c in (*m.columns, *m.frame_columns)}
     added: list[str] = []
     for module in modules:
         for path in module.inputs:
-            field = history_field(path)
-            if field is None or path in produced or path in added or path in _top_level(df):
+            if path in produced or path in added or path in _top_level(df):
                 continue
-            df = df.withColumn(path, history_column(field, sections))
+            if (field := history_field(path)) is not None:
+                df = df.withColumn(path, history_column(field, sections))
+            elif (field := forced_field(path)) is not None and forced is not None and forced in _top_level(df):
+                df = df.withColumn(path, forced_column(field, forced))
+            else:
+                continue  # a struct field or a missing input: check_plan says which
             added.append(path)
     return df, added
 
@@ -150,9 +176,10 @@ def apply_modules(
     modules: Sequence[ScienceModule],
     failures: FailureLog | None = None,
     sections: tuple[str, str] = ZTF_SECTIONS,
+    forced: str | None = None,
 ) -> DataFrame:
     """df plus every module's output columns, computed by pandas UDFs, in order."""
-    df, added = with_history_columns(df, modules, sections)
+    df, added = with_history_columns(df, modules, sections, forced)
     check_plan(modules, _available(df))
     for module in modules:
         result = spark_udf_for(module, failures)(*[F.col(path) for path in module.inputs])

@@ -131,16 +131,16 @@ class Forest:
 
 
 @lru_cache(maxsize=8)
-def load_forest(path: str | None = None) -> Forest:
-    """The forest at `path`, or the packaged one when None (cached per path)."""
+def load_forest(path: str | None = None, packaged: str = DEFAULT_MODEL) -> Forest:
+    """The forest at `path`, or when None the packaged one `packaged` (relative to this package; cached)."""
     try:
         if path is None:
-            text = resources.files("fink_raw2science.science").joinpath(DEFAULT_MODEL).read_text(encoding="utf-8")
+            text = resources.files("fink_raw2science.science").joinpath(packaged).read_text(encoding="utf-8")
         else:
             text = Path(path).read_text(encoding="utf-8")
         return Forest.from_dict(json.loads(text))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        where = path or f"fink_raw2science.science/{DEFAULT_MODEL}"
+        where = path or f"fink_raw2science.science/{packaged}"
         raise ScienceError(f"cannot load the anomaly model {where}: {type(exc).__name__}: {exc}") from exc
 
 

@@ -10,6 +10,11 @@ float64 array plus the per-alert lengths, so that the modules work on whole batc
 of looping over alerts.
 
 `nalerthist` (Fink's rule): the number of non-null, non-NaN `magpsf` in history + current.
+
+`forced_<field>` names a forced-photometry array: `<forced section>.<field>` of the alert (Rubin's
+`prvDiaForcedSources`), with no current element (the alert itself is a detection, not a forced measurement);
+null or empty when the alert carries none. `records_frame` builds both kinds, and struct fields, from decoded
+alert records of any survey, given its sections.
 """
 
 from __future__ import annotations
@@ -24,17 +29,22 @@ import pandas as pd
 from fink_raw2science.science.errors import ScienceError
 
 __all__ = [
+    "FORCED_PREFIX",
     "HISTORY_PREFIX",
     "Ragged",
+    "forced_field",
     "history_field",
     "history_values",
     "input_frame",
     "input_frame_from_records",
     "nalerthist",
+    "records_frame",
 ]
 
 #: `c<field>` names a history array; a path with a dot names a struct field.
 HISTORY_PREFIX = "c"
+#: `forced_<field>` names a forced-photometry array.
+FORCED_PREFIX = "forced_"
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,13 @@ def history_field(path: str) -> str | None:
     return None
 
 
+def forced_field(path: str) -> str | None:
+    """`forced_psfFlux` -> `psfFlux`; None when `path` is not a forced-photometry array name."""
+    if path.startswith(FORCED_PREFIX) and "." not in path and len(path) > len(FORCED_PREFIX):
+        return path[len(FORCED_PREFIX) :]
+    return None
+
+
 def history_values(prv: Sequence[Mapping[str, Any]] | None, candidate: Mapping[str, Any], name: str) -> list[Any]:
     """`c<name>` for one alert."""
     values = [p.get(name) for p in prv] if prv is not None else []
@@ -152,10 +169,10 @@ def input_frame(raw: pd.DataFrame, paths: Iterable[str]) -> pd.DataFrame:
             name = path.split(".", 1)[1]
             columns[path] = pd.Series([c.get(name) if c is not None else None for c in candidates], dtype=object)
         else:
-            name = history_field(path)
-            assert name is not None
+            field = history_field(path)
+            assert field is not None
             columns[path] = pd.Series(
-                [_array(history_values(p, c, name)) for p, c in zip(histories, candidates, strict=True)],
+                [_array(history_values(p, c, field)) for p, c in zip(histories, candidates, strict=True)],
                 dtype=object,
             )
     frame = pd.DataFrame(columns, index=pd.RangeIndex(len(raw)))
@@ -192,3 +209,43 @@ def input_frame_from_records(records: Iterable[Mapping[str, Any]], paths: Iterab
         }
     )
     return input_frame(raw, paths)
+
+
+def _record_value(record: Mapping[str, Any], path: str) -> Any:
+    section, _, name = path.partition(".")
+    value = record.get(section)
+    return value.get(name) if name and value is not None else value
+
+
+def records_frame(
+    records: Iterable[Mapping[str, Any]],
+    paths: Iterable[str],
+    *,
+    history: str,
+    current: str,
+    forced: str | None = None,
+) -> pd.DataFrame:
+    """The flat input frame of `paths` from decoded alert records (dicts), for the survey whose sections
+    these are (`history`, `current`, `forced`; Rubin: prvDiaSources, diaSource, prvDiaForcedSources).
+
+    Paths: `c<f>` (history + current), `forced_<f>` (the forced array, an empty array when null),
+    `<section>.<f>` (a struct field, None when the section is null) or a top-level name. This is what
+    the Spark side gives a module, built in plain Python: for tests and training scripts.
+    """
+    rows = list(records)
+    columns: dict[str, pd.Series] = {}
+    for path in dict.fromkeys(paths):
+        name, kind = history_field(path), "history"
+        if name is None:
+            name, kind = forced_field(path), "forced"
+        if name is not None and kind == "history":
+            values = [history_values(r.get(history), r.get(current) or {}, name) for r in rows]
+        elif name is not None:
+            if forced is None:
+                raise ScienceError(f"{path!r}: no forced-photometry section given")
+            values = [[p.get(name) for p in r.get(forced) or []] for r in rows]
+        else:
+            columns[path] = _tighten(pd.Series([_record_value(r, path) for r in rows], dtype=object))
+            continue
+        columns[path] = pd.Series([_array(v) for v in values], dtype=object)
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))

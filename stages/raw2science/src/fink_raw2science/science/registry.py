@@ -15,12 +15,17 @@ Built-ins (in `DEFAULT_MODULES` order, which respects their dependencies):
 
 Rubin/LSST built-ins (`LSST_BUILTINS`, module `rubin`): is_sso, is_first (boolean, null = unknown),
 first_detection (`firstDiaSourceMjdTaiFink`, double), flux_rate (mag_rate, sigma_rate, rate_significance,
-delta_time: doubles, NaN = no rate) and xmatch on `diaSource.ra/dec`. A module says which surveys it serves
-(`ScienceModule.surveys`); `resolve_modules(..., survey=...)` refuses one that does not serve the survey.
+delta_time: doubles, NaN = no rate), xmatch on `diaSource.ra/dec`, then (modules `lsst_features`,
+`lsst_anomaly`, `lsst_classification`) lc_features_dia and lc_features_forced (structs of 78 doubles: 13
+flux features for each band u..y, `<band>_<feature>`, NaN = too few points), anomaly (`anomaly_score`,
+double, lower = more anomalous, NaN = no light curve with features) and classification (string). A module
+says which surveys it serves (`ScienceModule.surveys`); `resolve_modules(..., survey=...)` refuses one that
+does not serve the survey.
 
 Options (keyword arguments of the factories): `anomaly(model=path)`, `xmatch(catalog=path,
 radius_arcsec=1.5)`, `classification(anomaly_threshold=None, model=path)` (threshold default: the
-model's). An extra module is named by an entry point string `package.module:object`; the object is a
+model's); for LSST `anomaly(model=path)` and `classification(anomaly_threshold=None, model=path)` take
+the LSST model. An extra module is named by an entry point string `package.module:object`; the object is a
 `ScienceModule`, or a callable returning one (called with that name's options).
 """
 
@@ -37,6 +42,10 @@ from fink_raw2science.science.classification import Classifier
 from fink_raw2science.science.errors import ScienceError
 from fink_raw2science.science.features import FEATURE_NAMES, features_g, features_r
 from fink_raw2science.science.lightcurve import nalerthist
+from fink_raw2science.science.lsst_anomaly import LsstAnomalyScorer, load_lsst_forest
+from fink_raw2science.science.lsst_classification import INPUTS as LSST_CLASSIFICATION_INPUTS
+from fink_raw2science.science.lsst_classification import LsstClassifier
+from fink_raw2science.science.lsst_features import DIA_INPUTS, FIELDS, FORCED_INPUTS, STRUCTS, flux_features
 from fink_raw2science.science.module import OutputField, ScienceModule
 from fink_raw2science.science.rates import magnitude_rate
 from fink_raw2science.science.rubin import FLUX_RATE_FIELDS, first_detection, flux_rate, is_first, is_sso
@@ -194,7 +203,35 @@ def _lsst_module(name: str, inputs: tuple[str, ...], fields: tuple[OutputField, 
     )
 
 
-#: Rubin/LSST built-ins (see `rubin`), in dependency order.
+def _lsst_features(kind: str) -> ScienceModule:
+    inputs = DIA_INPUTS if kind == "dia" else FORCED_INPUTS
+    source = "prvDiaSources + diaSource" if kind == "dia" else "prvDiaForcedSources"
+    return ScienceModule(
+        name=STRUCTS[kind], inputs=inputs, fields=tuple(OutputField(name, "double", NAN) for name in FIELDS),
+        function=flux_features, version="1.0.0", struct=STRUCTS[kind], surveys=("lsst",),
+        description=f"per-band flux light-curve features of {source}",
+    )  # fmt: skip
+
+
+def _lsst_anomaly(model: str | None = None) -> ScienceModule:
+    scorer = LsstAnomalyScorer(load_lsst_forest(model))
+    return ScienceModule(
+        name="anomaly", inputs=scorer.inputs, fields=(OutputField("anomaly_score", "double", NAN),), function=scorer,
+        version=f"1.0.0+model.{scorer.forest.version}", surveys=("lsst",),
+        description="isolation-forest score on the LSST light-curve shapes, lower = more anomalous",
+    )  # fmt: skip
+
+
+def _lsst_classification(anomaly_threshold: float | None = None, model: str | None = None) -> ScienceModule:
+    threshold = load_lsst_forest(model).threshold if anomaly_threshold is None else float(anomaly_threshold)
+    return ScienceModule(
+        name="classification", inputs=LSST_CLASSIFICATION_INPUTS,
+        fields=(OutputField("classification", "string", FAILED_LABEL),), function=LsstClassifier(threshold),
+        version="1.0.0", surveys=("lsst",), description="first matching rule among SSO, catalog, fast/early, anomaly",
+    )  # fmt: skip
+
+
+#: Rubin/LSST built-ins (see `rubin`, `lsst_features`, `lsst_anomaly`, `lsst_classification`), in dependency order.
 LSST_BUILTINS: dict[str, Callable[..., ScienceModule]] = {
     "is_sso": lambda: _lsst_module(
         "is_sso", ("ssSource.ssObjectId",), (OutputField("is_sso", "boolean", None),), is_sso, "an ssSource is attached"
@@ -213,6 +250,10 @@ LSST_BUILTINS: dict[str, Callable[..., ScienceModule]] = {
         "AB mag/day against the latest earlier same-band detection, with its error and significance",
     ),
     "xmatch": lambda **options: _xmatch(**options, position=("diaSource.ra", "diaSource.dec"), surveys=("lsst",)),
+    "lc_features_dia": lambda: _lsst_features("dia"),
+    "lc_features_forced": lambda: _lsst_features("forced"),
+    "anomaly": _lsst_anomaly,
+    "classification": _lsst_classification,
 }  # fmt: skip
 #: Survey -> its built-in modules and the default list.
 BUILTINS_BY_SURVEY: dict[str, dict[str, Callable[..., ScienceModule]]] = {"ztf": BUILTINS, "lsst": LSST_BUILTINS}

@@ -22,13 +22,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fink_common.surveys.lsst import AB_ZERO_POINT_NJY, flux_to_mag
+from fink_common.surveys.lsst import AB_ZERO_POINT_NJY, BANDS, flux_to_mag
 from fink_raw2science.science.lightcurve import Ragged
 
 __all__ = [
     "AB_ZERO_POINT_NJY",
     "FLUX_RATE_FIELDS",
     "MIN_DT_DAYS",
+    "band_codes",
     "first_detection",
     "flux_rate",
     "flux_to_mag",
@@ -59,21 +60,21 @@ def first_detection(cmidpoint: pd.Series) -> pd.Series:
     return pd.Series(out, dtype=np.float64)
 
 
-def _band_codes(cband: pd.Series, lengths: np.ndarray) -> np.ndarray:
-    """The band letters of every flat element as small integers (-1 for none)."""
+def band_codes(cband: pd.Series, lengths: np.ndarray) -> np.ndarray:
+    """The band letters of every flat element of a batch of band arrays as their index in `BANDS` (u = 0 ...
+    y = 5; -1 for a null or unknown label). `lengths`: the per-alert lengths the other arrays have."""
     parts = [np.asarray(item, dtype=object) for item in cband.array if hasattr(item, "__len__") and len(item)]
     flat = np.concatenate(parts) if parts else np.zeros(0, dtype=object)
-    if flat.size != int(lengths.sum()):
+    if flat.size != int(np.sum(lengths)):
         raise ValueError("band and flux histories of one alert have different lengths")
-    codes = pd.Series(flat).map({b: i for i, b in enumerate("ugrizy")})
-    return codes.fillna(-1).to_numpy(dtype=np.int64)
+    return pd.Categorical(flat, categories=BANDS).codes.astype(np.int64)
 
 
 def flux_rate(cmidpoint: pd.Series, cband: pd.Series, cflux: pd.Series, cflux_err: pd.Series) -> pd.DataFrame:
     """Per alert: mag_rate (mag/day, negative = brightening), sigma_rate, rate_significance, delta_time (days)."""
     times, flux, err = Ragged.from_series(cmidpoint), Ragged.from_series(cflux), Ragged.from_series(cflux_err)
     times.same_shape(flux, err)
-    bands = _band_codes(cband, times.lengths)
+    bands = band_codes(cband, times.lengths)
     mag, mag_err = flux_to_mag(flux.values, err.values)
     n = times.n
     out = {name: np.full(n, np.nan) for name in FLUX_RATE_FIELDS}
