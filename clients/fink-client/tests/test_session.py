@@ -10,7 +10,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from alert_samples import ALERT_SCHEMA, alert, published
+from alert_samples import ALERT_SCHEMA, BIG_ID, LSST_SCHEMA, alert, lsst_alert, published
 from fastavro import schemaless_writer
 
 from fink_client.config import load_config
@@ -138,3 +138,47 @@ def test_failure_keeps_what_was_read_on_disk_without_committing(tmp_path: Path) 
     with pytest.raises(DecodeError):
         consume(config, stdout=io.StringIO(), consumer=stub)
     assert stub.commits == [] and (out / TOPIC / "p0-0-0.avro").is_file()
+
+
+def test_ztf_and_lsst_topics_in_one_run(tmp_path: Path) -> None:
+    """One run over a ZTF and two LSST topics (one schema topic holding both schemas): each line in its survey's
+    layout, each topic saved with its own schema, the LSST ids exact."""
+    fp_lsst = "00000000000000c3"
+
+    class BothSurveys:
+        name = "fink_schemas"
+
+        def read(self) -> dict[str, str]:
+            return {FP: json.dumps(ALERT_SCHEMA), fp_lsst: json.dumps(LSST_SCHEMA)}
+
+    registry = SchemaRegistry(BothSurveys())
+
+    def received(topic: str, offset: int, record: dict, fingerprint: str) -> Received:
+        out = BytesIO()
+        schemaless_writer(out, registry.get(fingerprint).parsed, record)
+        headers = ((FINGERPRINT_HEADER, fingerprint.encode()),)
+        found, decoded = registry.decode(out.getvalue(), list(headers))
+        return Received(topic=topic, partition=0, offset=offset, key=b"k", value=out.getvalue(), headers=headers,
+                        alert=decoded, schema=registry.get(found), fingerprint=found)  # fmt: skip
+
+    static, solar = lsst_alert(), lsst_alert(BIG_ID + 10, diaObjectId=None, ssObjectId=21163624394469969)
+    batch = [
+        received("fink_fast_risers_ztf", 0, alert(100), FP),
+        received("fink_first_detections_lsst", 0, static, fp_lsst),
+        received("fink_solar_system_lsst", 5, solar, fp_lsst),
+    ]
+    out = tmp_path / "out"
+    topics = ["--topic", "fink_fast_risers_ztf", "--topic", "fink_first_detections_lsst", "--topic",
+              "fink_solar_system_lsst"]  # fmt: skip
+    config = load_config([*topics, "--out", str(out), "--format", "parquet"], environ={})
+    stdout = io.StringIO()
+    totals = consume(config, stdout=stdout, consumer=StubConsumer(config, [batch], out))
+    ztf, first, sso = (line.split() for line in stdout.getvalue().splitlines())
+    assert ztf[:3] == ["ZTF23aa00100", "100", "2023-10-17T08:12:34"] and ztf[-1] == "fast_risers"
+    # 1000 nJy: -2.5 * 3 + 31.4 = 23.90, error 2.5 / ln 10 * 10 / 1000 = 0.01; MJD 61000 TAI = 2025-11-20 23:59:23 UTC
+    assert first == [str(BIG_ID - 2), str(BIG_ID), "2025-11-20T23:59:23", "23.90±0.01", "g", "-", "first_detections"]
+    assert sso[:2] == ["21163624394469969", str(BIG_ID + 10)] and sso[-1] == "solar_system"
+    assert (totals.decoded, totals.committed) == (3, 3)
+    assert read_alerts(out / "fink_fast_risers_ztf" / "p0-0-0.parquet") == [alert(100)]
+    assert read_alerts(out / "fink_first_detections_lsst" / "p0-0-0.parquet") == [static]
+    assert read_alerts(out / "fink_solar_system_lsst" / "p0-5-5.parquet") == [solar]

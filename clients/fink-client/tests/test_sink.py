@@ -1,4 +1,4 @@
-"""Saving alerts: Avro and parquet round trips (cutouts are bytes), atomic files, quarantine."""
+"""Saving alerts: Avro and parquet round trips (cutouts are bytes, LSST int64 ids exact), atomic files, quarantine."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import fastavro
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from alert_samples import alert, published
+from alert_samples import BIG_ID, LSST_SCHEMA, alert, lsst_alert, published
 
 from fink_client.message import Received
 from fink_client.sink import AlertSink, arrow_type, read_alerts, write_avro, write_parquet
@@ -99,3 +99,32 @@ def test_quarantine_keeps_raw_bytes_and_the_reason(tmp_path: Path) -> None:
     assert "reason: schema 0123456789abcdef is not published" in reason
     assert "topic: fink_x_ztf" in reason and "partition: 0" in reason and "offset: 42" in reason
     assert sink.quarantined == 1
+
+
+def _lsst_alerts() -> list[dict]:
+    solar = lsst_alert(BIG_ID + 10, diaObjectId=None, ssObjectId=2**63 - 1, is_sso=True)  # int64's largest
+    solar["diaSource"] = {**solar["diaSource"], "diaObjectId": 0}  # Rubin's 0 on a solar-system source
+    return [lsst_alert(), solar, lsst_alert(2**53 + 1, prvDiaSources=None, diaSource=None, cutoutDifference=None)]
+
+
+@pytest.mark.parametrize("writer", [write_avro, write_parquet])
+def test_lsst_ids_above_2_53_stay_exact(tmp_path: Path, writer) -> None:
+    assert float(BIG_ID) != BIG_ID and float(2**53 + 1) != 2**53 + 1  # a float would change each of them
+    schema = published(LSST_SCHEMA)
+    alerts = _lsst_alerts()
+    back = read_alerts(writer(tmp_path / f"lsst.{writer.__name__[6:]}", schema, alerts))
+    assert back == alerts
+    ids = [(a["diaSourceId"], a["diaObjectId"], a["ssObjectId"]) for a in back]
+    assert ids == [(BIG_ID, BIG_ID - 2, None), (BIG_ID + 10, None, 2**63 - 1), (2**53 + 1, 2**53 - 1, None)]
+    assert all(type(i) is int for row in ids for i in row if i is not None)
+    assert back[0]["prvDiaSources"][0]["diaSourceId"] == BIG_ID - 4 and back[1]["diaSource"]["diaObjectId"] == 0
+
+
+def test_lsst_parquet_columns_are_int64(tmp_path: Path) -> None:
+    path = write_parquet(tmp_path / "lsst.parquet", published(LSST_SCHEMA), _lsst_alerts())
+    table = pq.read_table(path)
+    for name in ("diaSourceId", "diaObjectId", "ssObjectId"):
+        assert table.schema.field(name).type == pa.int64(), name
+    assert table.schema.field("diaSource").type.field("diaSourceId").type == pa.int64()
+    assert table.schema.field("prvDiaSources").type.value_type.field("diaSourceId").type == pa.int64()
+    assert table.column("diaSourceId").to_pylist() == [BIG_ID, BIG_ID + 10, 2**53 + 1]

@@ -7,7 +7,7 @@ Every option is read as text and checked here, so one run reports every bad opti
 |---|---|---|---|
 | --bootstrap HOST:PORT | FINK_KAFKA_BOOTSTRAP | 127.0.0.1:9092 | Kafka brokers; a credentials file's `bootstrap.servers` wins over the environment and the default, not over --bootstrap |
 | --credentials FILE | FINK_KAFKA_CREDENTIALS (or FINK_KAFKA_USERNAME/PASSWORD) | none | the SASL properties file `./fink users add NAME` writes |
-| --topic T (repeatable) | | | the filter topics to read (`<prefix><filter>_<survey>`) |
+| --topic T (repeatable) | | | the filter topics to read (`<prefix><filter>_<survey>`: `fink_<filter>_ztf`, `fink_<filter>_lsst`; both surveys in one run is fine) |
 | --group G | | `<user>-fink-consume` with credentials (the ACLs allow the groups `<user>-*`), else `fink-consume-anonymous` | consumer group: offsets are committed there |
 | --from-beginning | | off | a new group starts at the earliest offset (else at the end) |
 | --max N | | no limit | stop after N alerts |
@@ -122,9 +122,9 @@ def _credentials(path: str | None, env: Mapping[str, str], problems: list[str]) 
             return None
         problems.extend(f"--credentials: {p}" for p in creds.problems())
         return creds
-    creds, found = KafkaCredentials.from_env(env)
+    from_env, found = KafkaCredentials.from_env(env)
     problems.extend(found)
-    return creds
+    return from_env
 
 
 def load_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> ConsumeConfig:

@@ -8,6 +8,8 @@ In a notebook:
         for topic, alert in consumer:
             ...
 
+(`fink_<filter>_lsst` topics alike: a Rubin alert decodes to its own fields, int64 ids as exact Python ints.)
+
 Iterating commits the offsets of a batch when the next batch is fetched (every alert of it went through the
 loop body) and at the end of the iteration: at-least-once. `batches()` gives the batches themselves
 (`Received` items, decoded or not) for a caller that commits by itself with `commit(batch)` (the CLI).
@@ -169,7 +171,10 @@ class AlertConsumer:
     def decode(self, msg: Message) -> Received:
         """A Received for one Kafka message: the alert and its schema, or the reason it was not decoded."""
         topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
-        headers = tuple(msg.headers() or ())
+        raw = msg.headers() or ()
+        headers: tuple[tuple[str, bytes | None], ...] = tuple(
+            (str(k), v if isinstance(v, bytes | None) else str(v).encode()) for k, v in (raw.items() if isinstance(raw, dict) else raw)
+        )
         base: dict[str, Any] = dict(topic=topic, partition=partition, offset=offset, key=msg.key(), value=msg.value(),
                                     headers=headers)  # fmt: skip
         registry = self.registry(topic)

@@ -135,10 +135,11 @@ class KafkaSchemaSource:
                     if error.code() != KafkaError._PARTITION_EOF:
                         raise KafkaAccessError(f"reading the schema topic {self.name!r}: {error.str()}")
                     remaining.discard(msg.partition())
-                    if msg.offset() is not None and msg.offset() >= 0:
-                        positions[msg.partition()] = msg.offset()
+                    at = msg.offset()
+                    if at is not None and at >= 0:
+                        positions[msg.partition()] = at
                     continue
-                positions[msg.partition()] = msg.offset() + 1
+                positions[msg.partition()] = (msg.offset() or 0) + 1
                 key, value = msg.key(), msg.value()
                 if key is not None and value is not None:
                     found[key.decode("ascii", "replace")] = value.decode("utf-8", "replace")

@@ -23,7 +23,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import fastavro
 import pyarrow as pa
@@ -154,7 +154,11 @@ def read_alerts(path: Path | str) -> list[dict[str, Any]]:
     if path.suffix == ".parquet":
         return pq.read_table(path).to_pylist(maps_as_pydicts="strict")
     with path.open("rb") as fh:
-        return [dict(record) for record in fastavro.reader(fh)]
+        return [dict(cast(dict[str, Any], record)) for record in fastavro.reader(fh)]
+
+
+def _write(fh: IO[bytes], data: bytes) -> None:
+    fh.write(data)
 
 
 def _safe(topic: str) -> str:
@@ -196,13 +200,13 @@ class AlertSink:
         folder = self.root / QUARANTINE
         stem = f"{_safe(item.topic)}-p{item.partition}-o{item.offset}"
         value = item.value or b""
-        path = atomic_write(folder / f"{stem}.bin", lambda fh: fh.write(value))
+        path = atomic_write(folder / f"{stem}.bin", lambda fh: _write(fh, value))
         headers = ", ".join(f"{k}={v!r}" for k, v in item.headers) or "none"
         reason = (
             f"reason: {item.error or 'not decoded'}\n"
             f"topic: {item.topic}\npartition: {item.partition}\noffset: {item.offset}\n"
             f"key: {item.key!r}\nheaders: {headers}\nvalue bytes: {len(value)}\n"
         )
-        atomic_write(folder / f"{stem}.reason.txt", lambda fh: fh.write(reason.encode("utf-8")))
+        atomic_write(folder / f"{stem}.reason.txt", lambda fh: _write(fh, reason.encode("utf-8")))
         self.quarantined += 1
         return path

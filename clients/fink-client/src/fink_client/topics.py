@@ -1,7 +1,8 @@
 """Topic names of a Fink broker and what it offers.
 
 The distribution stage writes, under one prefix (default `fink_`): a topic per filter
-`<prefix><filter>_<survey>`, the compacted schema topic `<prefix>schemas` and its internal
+`<prefix><filter>_<survey>` (`ztf` or `lsst`: one stage per survey, the same prefix by default), the
+compacted schema topic `<prefix>schemas` (the schemas of both surveys) and its internal
 `<prefix>distribution_commits`. The prefix may itself hold underscores, so it is found on the broker: the
 prefix of a topic is its longest leading part ending in `_` whose `<part>schemas` topic exists.
 """
@@ -23,6 +24,7 @@ __all__ = [
     "list_filter_topics",
     "prefix_of",
     "schema_topic_of",
+    "survey_suffix",
 ]
 
 SCHEMA_SUFFIX = "schemas"
@@ -59,6 +61,12 @@ def filter_name(topic: str, prefix: str | None = None) -> str:
     rest = topic[len(prefix) :]
     name, sep, _survey = rest.rpartition("_")
     return name if sep and name else rest
+
+
+def survey_suffix(topic: str) -> str:
+    """The survey a filter topic names: its part after the last `_` (`fink_solar_system_lsst` -> `lsst`), or ''."""
+    _name, sep, survey = topic.rpartition("_")
+    return survey if sep else ""
 
 
 def is_internal(topic: str, schema_topics: Iterable[str] = ()) -> bool:
