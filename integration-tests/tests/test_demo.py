@@ -1,4 +1,5 @@
-"""The demo path end to end on the real services: the 300 real ZTF 4.02 alerts, exact reconciliation."""
+"""The demo path end to end on the real services: the 300 real ZTF 4.02 alerts, then ZTF and Rubin side by side
+(`--survey all`), each with an exact reconciliation of every sink."""
 
 from __future__ import annotations
 
@@ -79,3 +80,39 @@ def test_demo_reconciles_the_real_alerts_exactly(kafka_bootstrap: str, hbase_cli
     for table in hbase_client.tables():  # the run's own tables
         if table.startswith(f"it{ns}_"):
             hbase_client.delete_table(table)
+
+
+def test_demo_runs_both_surveys_at_once_exactly(kafka_bootstrap: str, hbase_client: HBaseClient, tmp_path: Path) -> None:
+    """`./fink demo --survey all`: a ZTF and a Rubin pipeline side by side on generated alerts, every sink exact."""
+    ns = uuid.uuid4().hex[:8]
+    report_path = tmp_path / "report.json"
+    opts = DemoOptions(
+        repo=Path(os.environ["FINK_REPO_ROOT"]), state=tmp_path / "state", alerts=None, n=150, seed=5, rate=0.0,
+        timeout_s=900.0, report_json=report_path, bootstrap=kafka_bootstrap, input_topic=f"ztf_it{ns}_programid1",
+        lsst_input_topic=f"lsst_it{ns}_alerts_v11", topic_prefix=f"fink_it{ns}_", table_prefix=f"it{ns}",
+        api_port=None, surveys=("ztf", "lsst"),
+    )  # fmt: skip
+    try:
+        code = run_demo(opts)
+        data = json.loads(report_path.read_text())
+        failed = {s: [c for c in r["checks"] if not c["ok"]] for s, r in data["reports"].items()}
+        assert code == 0 and data["ok"] and not any(failed.values()), failed
+        assert set(data["reports"]) == {"ztf", "lsst"}
+        lsst = data["reports"]["lsst"]
+        assert lsst["totals"]["received"] == 150 and lsst["totals"]["science"] == 150  # no hard cut for LSST
+        tables = lsst["hbase_tables"]
+        assert tables["lsst"] == tables["lsst.cutouts"] == tables["lsst.jd"] == 150
+        assert tables["lsst.sources"] > 150 and tables["lsst.forced"] > 0 and 0 < tables["lsst.objects"] <= 150
+        assert 0 < tables["lsst.sso"] == tables["lsst.ssnamenr"] < 150
+        names = {c["name"] for c in lsst["checks"]}
+        assert {f"HBase lsst.{t} = its rule on science" for t in ("sources", "forced", "objects", "sso")} <= names
+        assert sum(1 for f in lsst["filters"].values() if f["messages"] > 0) >= 3
+        assert all(f["topic"].endswith("_lsst") for f in lsst["filters"].values())
+        ztf = data["reports"]["ztf"]
+        assert ztf["totals"]["received"] == 150 and ztf["hbase_tables"]["ztf.history"] > 0
+        runs = json.loads((opts.home / "run.json").read_text())["runs"]
+        assert [r["survey"] for r in runs] == ["ztf", "lsst"]
+    finally:
+        for table in hbase_client.tables():
+            if table.startswith(f"it{ns}_"):
+                hbase_client.delete_table(table)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import fastavro
 from fastavro.schema import to_parsing_canonical_form
@@ -213,8 +213,8 @@ def _decoded(path: Path, box: Container, framing: str, keyed: bool) -> Iterator[
                 return
         else:
             reader = fastavro.reader(io.BytesIO(box.data))
-            writer = reader.writer_schema
-            records = list(reader)
+            writer = cast(dict[str, Any], reader.writer_schema)
+            records = [cast(dict[str, Any], r) for r in reader]
         for record in records:
             key = _key_of(record.get("candid"), keyed)
             if framing == "container":

@@ -83,7 +83,7 @@ class Visit(NamedTuple):
     observation_reason: str
     target_name: str
     first: int  # index of the visit's first alert
-    count: int
+    count: int  # type: ignore[assignment]  # a field named like tuple.count, as the manifest has it
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
             out[field["name"]] = None
         else:
             kind = kind.get("type") if isinstance(kind, dict) else kind
-            out[field["name"]] = _PRIMITIVE_DEFAULT.get(kind)
+            out[field["name"]] = _PRIMITIVE_DEFAULT.get(str(kind))
     return out
 
 

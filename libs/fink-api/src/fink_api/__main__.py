@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         from fink_api.app import CleanJSONResponse
 
-        print(CleanJSONResponse(result).body.decode())
+        print(bytes(CleanJSONResponse(result).body).decode())
     else:
         print(text)
     return 0

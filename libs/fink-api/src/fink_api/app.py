@@ -32,7 +32,7 @@ ObjectId = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9]{1,40}$", description="the survey's object identifier", examples=["ZTF23abllsov"])
 ]
 _KINDS = {"science": "cutoutScience", "template": "cutoutTemplate", "difference": "cutoutDifference"}
-_PNG = {200: {"content": {"image/png": {}}, "description": "a PNG image"}}
+_PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}, "description": "a PNG image"}}
 
 
 def _clean(value: Any) -> Any:
@@ -84,7 +84,7 @@ def create_app(archive: Archive, *, version: str) -> FastAPI:
 
     @app.get("/", summary="what this service offers")
     def root() -> dict[str, Any]:
-        routes = sorted({r.path for r in app.routes if getattr(r, "include_in_schema", False)})
+        routes = sorted({str(getattr(r, "path", "")) for r in app.routes if getattr(r, "include_in_schema", False)})
         return {"service": "fink-api", "version": version, "survey": archive.tables.survey, "docs": "/docs",
                 "routes": routes}  # fmt: skip
 

@@ -272,7 +272,8 @@ class Archive:
             rows += self._rows(self.tables.by_pixel, row_prefix=f"{pixel_key(pixel)}{KEY_SEP}".encode())
         if not rows:
             return []
-        distance = angular_distance_deg(ra, dec, [r["ra"] for r in rows], [r["dec"] for r in rows]) * 3600.0
+        ras, decs = np.array([r["ra"] for r in rows], dtype=np.float64), np.array([r["dec"] for r in rows], dtype=np.float64)
+        distance = angular_distance_deg(ra, dec, ras, decs) * 3600.0
         found = [dict(r, distance_arcsec=float(d)) for r, d in zip(rows, distance, strict=True) if d <= radius_arcsec]
         time = self.tables.layout.statistics_qualifiers[1]  # the index rows' time (ZTF jd, LSST midpointMjdTai)
         return sorted(found, key=lambda r: (r["distance_arcsec"], r[time]))[:limit]
@@ -345,6 +346,6 @@ class Archive:
         return [asdict(NightStatistics.from_cells(self.tables.survey, cells)) for cells in found]
 
 
-def gunzip_fits(data: bytes) -> bytes:
+def gunzip_fits(data: bytes | bytearray) -> bytes:
     """Cutouts are stored as the alert has them (gzipped FITS); plain FITS passes through."""
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else bytes(data)
+    return gzip.decompress(bytes(data)) if data[:2] == b"\x1f\x8b" else bytes(data)

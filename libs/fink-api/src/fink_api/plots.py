@@ -179,7 +179,7 @@ def draw_lightcurve(ax: Axes, points: Sequence[Mapping[str, Any]]) -> Lightcurve
             if with_sigma:
                 bars = ax.errorbar(
                     [row[0] for row in with_sigma], [row[1] for row in with_sigma],
-                    yerr=[row[2] for row in with_sigma], fmt="none", ecolor=colour, elinewidth=1.0,
+                    yerr=np.array([row[2] for row in with_sigma], dtype=np.float64), fmt="none", ecolor=colour, elinewidth=1.0,
                     capsize=0, alpha=0.8, zorder=3,
                 )  # fmt: skip
                 for collection in bars.lines[2]:

@@ -199,9 +199,10 @@ class UserAdmin:
     def acls(self, name: str | None = None) -> list[AclBinding]:
         """The ACLs of `User:NAME`, or every ACL."""
         principal = f"User:{name}" if name is not None else None
-        flt = AclBindingFilter(
-            ResourceType.ANY, None, ResourcePatternType.ANY, principal, None, AclOperation.ANY, AclPermissionType.ANY
-        )
+        flt = AclBindingFilter(  # None matches any name, principal, host (confluent-kafka's stubs say str)
+            ResourceType.ANY, None, ResourcePatternType.ANY, principal, None,  # type: ignore[arg-type]
+            AclOperation.ANY, AclPermissionType.ANY,
+        )  # fmt: skip
         return list(self._result(self._admin.describe_acls(flt, request_timeout=_TIMEOUT_S), "reading the ACLs"))
 
     def set_acls(self, name: str, wanted: Iterable[AclBinding]) -> tuple[int, int]:

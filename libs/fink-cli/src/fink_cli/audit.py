@@ -141,7 +141,7 @@ def _filters(ctx: RunContext, lake: LakePaths) -> list[SinkAudit]:
     schemas: dict[str, WireSchema] = {}
     if len(frame):  # parsed once each, not per message
         for m in read_topic(ctx.bootstrap, f"{ctx.topic_prefix}schemas"):
-            schemas[m.key.decode()] = WireSchema.from_text(m.value.decode())
+            schemas[(m.key or b"").decode()] = WireSchema.from_text((m.value or b"").decode())
     out = []
     for f in filters:
         topic = f"{ctx.topic_prefix}{f.name}_{ctx.survey}"
@@ -149,7 +149,7 @@ def _filters(ctx: RunContext, lake: LakePaths) -> list[SinkAudit]:
         found: Counter[Hashable] = Counter()
         for msg in read_topic(ctx.bootstrap, topic) if len(frame) else []:
             schema = schemas.get(msg.headers.get(FINGERPRINT_HEADER, b"").decode())
-            found[int(decode_value(msg.value, schema)["candid"]) if schema else "unpublished schema"] += 1
+            found[int(decode_value(msg.value or b"", schema)["candid"]) if schema else "unpublished schema"] += 1
         out.append(compare(f"kafka:{topic}", _ints(selected), found))
     return out
 

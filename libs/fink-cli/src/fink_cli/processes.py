@@ -103,7 +103,7 @@ class StageProcess:
 
     def events(self, event: str | None = None) -> list[dict[str, Any]]:
         """The JSON log lines of the stage (structlog), optionally only those of one event."""
-        out = []
+        out: list[dict[str, Any]] = []
         try:
             text = self.log_path.read_text(errors="replace")
         except OSError:

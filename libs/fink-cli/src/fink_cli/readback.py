@@ -49,12 +49,16 @@ def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 30.0) -> Iterat
                     raise TimeoutError(f"reading {topic}: no end of partition after {timeout_s:.0f} s")
                 continue
             idle = 0
-            if msg.error() is not None:
-                if msg.error().code() == KafkaError._PARTITION_EOF:
+            error = msg.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
                     remaining -= 1
                     continue
-                raise RuntimeError(f"reading {topic}: {msg.error()}")
-            yield Message(msg.key(), msg.value(), dict(msg.headers() or []), msg.timestamp()[1])
+                raise RuntimeError(f"reading {topic}: {error}")
+            raw = msg.headers() or []
+            pairs = raw.items() if isinstance(raw, dict) else raw
+            headers = {k: v if isinstance(v, bytes) else (v or "").encode() for k, v in pairs}
+            yield Message(msg.key(), msg.value(), headers, msg.timestamp()[1])
     finally:
         consumer.close()
 

@@ -171,7 +171,7 @@ def _filters(ctx: RunContext, nights: list[str], report: Report) -> np.ndarray:
     # filter topics first, then the schemas: a schema is published before any message that uses it, so every
     # fingerprint read here is known (the pipeline may still be writing while the report reads)
     messages = {name: list(read_topic(ctx.bootstrap, topic)) for name, topic in topics.items()}
-    schemas = {m.key.decode(): m.value.decode() for m in read_topic(ctx.bootstrap, f"{ctx.topic_prefix}schemas")}
+    schemas = {(m.key or b"").decode(): (m.value or b"").decode() for m in read_topic(ctx.bootstrap, f"{ctx.topic_prefix}schemas")}
     stamp = dict(zip(frame[alert_id], frame["science_timestamp"], strict=True))
     lat: list[float] = []
     for f in filters:
@@ -184,7 +184,7 @@ def _filters(ctx: RunContext, nights: list[str], report: Report) -> np.ndarray:
             if fingerprint not in schemas:
                 unknown += 1
                 continue
-            alert = decode_value(msg.value, schemas[fingerprint])
+            alert = decode_value(msg.value or b"", schemas[fingerprint])
             if alert["night"] in nights:
                 got.append((int(alert[alert_id]), alert["night"]))
                 if alert[alert_id] in stamp:  # distributed after the science read above: no latency

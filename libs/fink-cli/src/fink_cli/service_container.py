@@ -16,6 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fink_common.errors import FinkError
 
@@ -120,7 +121,7 @@ class ServiceContainer:
             "-p", f"127.0.0.1:{self.port}:{self.container_port}", *envs, self.image,
         )  # fmt: skip
 
-    def state(self) -> dict[str, object]:
+    def state(self) -> dict[str, Any]:
         out = _docker("inspect", "--format", "{{json .State}}", self.name, check=False)
         return json.loads(out) if out.strip() else {}
 

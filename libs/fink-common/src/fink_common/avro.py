@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from io import BytesIO
-from typing import Any
+from typing import Any, cast
 
 from fastavro import parse_schema, schemaless_reader
 
@@ -107,7 +107,7 @@ def _decode_schemaless(data: bytes, schema_name: str) -> dict[str, Any]:
             f"{len(data) - end} trailing bytes after a schemaless {schema_name} record of {end} bytes "
             "(wrong schema, or several records in one message)"
         )
-    return record  # type: ignore[no-any-return]
+    return cast(dict[str, Any], record)
 
 
 def decode_schemaless_record(data: bytes, writer: Any, label: str) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def decode_schemaless_record(data: bytes, writer: Any, label: str) -> dict[str, 
         ) from None
     if stream.tell() != len(data):
         raise DecodeError(f"{len(data) - stream.tell()} trailing bytes after a {label} record of {stream.tell()} bytes")
-    return record  # type: ignore[no-any-return]
+    return cast(dict[str, Any], record)
 
 
 def _hint(data: bytes) -> str:
@@ -172,8 +172,9 @@ def _read_container(data: bytes, schema_name: str | None) -> tuple[dict[str, Any
         raise DecodeError(f"truncated container: the header is cut off ({len(data)} bytes in the message)") from None
     except Exception as exc:
         raise DecodeError(f"corrupt container header ({type(exc).__name__}: {exc})") from None
-    meta: dict[str, bytes] = header["meta"]  # type: ignore[index]
-    sync: bytes = header["sync"]  # type: ignore[index]
+    fields = cast(dict[str, Any], header)
+    meta: dict[str, bytes] = fields["meta"]
+    sync: bytes = fields["sync"]
     schema_bytes = meta.get("avro.schema")
     if not schema_bytes:
         raise DecodeError("corrupt container: the header has no avro.schema entry")
@@ -225,7 +226,7 @@ def _read_container(data: bytes, schema_name: str | None) -> tuple[dict[str, Any
     else:
         stream.seek(start)
     try:
-        record = schemaless_reader(stream, writer, None)
+        record = cast(dict[str, Any], schemaless_reader(stream, writer, None))
     except Exception as exc:
         raise DecodeError(
             f"corrupt container: the record does not decode with the header's schema "

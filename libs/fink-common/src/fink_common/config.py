@@ -6,6 +6,7 @@ and `EnvReader.finish()` raises one `ConfigError` that lists them all. No stack 
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
 import os
 import re
@@ -60,12 +61,12 @@ def is_loopback(host: str) -> bool:
 class EnvReader:
     """Reads typed settings from an environment mapping, collecting every problem."""
 
-    def __init__(self, env: Mapping[str, str] | None = None, *, source: str = "environment") -> None:
+    def __init__(self, env: Mapping[builtins.str, builtins.str] | None = None, *, source: builtins.str = "environment") -> None:
         self._env = dict(os.environ if env is None else env)
         self._source = source
         self.problems: list[str] = []
 
-    def _raw(self, name: str, default: str | None) -> str | None:
+    def _raw(self, name: builtins.str, default: builtins.str | None) -> builtins.str | None:
         value = self._env.get(name)
         if value is None or value.strip() == "":
             if default is None:
@@ -73,7 +74,7 @@ class EnvReader:
             return default
         return value.strip()
 
-    def _convert(self, name: str, raw: str | None, convert: Callable[[str], T], what: str, fallback: T) -> T:
+    def _convert(self, name: builtins.str, raw: builtins.str | None, convert: Callable[[builtins.str], T], what: builtins.str, fallback: T) -> T:
         if raw is None:
             return fallback
         try:
@@ -82,17 +83,17 @@ class EnvReader:
             self.problems.append(f"{name}={raw!r} is not {what} ({exc})")
             return fallback
 
-    def str(self, name: str, default: str | None = None) -> str:
+    def str(self, name: builtins.str, default: builtins.str | None = None) -> builtins.str:
         return self._raw(name, default) or ""
 
-    def int(self, name: str, default: int | None = None, *, minimum: int | None = None) -> int:
+    def int(self, name: builtins.str, default: builtins.int | None = None, *, minimum: builtins.int | None = None) -> builtins.int:
         raw = self._raw(name, None if default is None else str(default))
         value = self._convert(name, raw, int, "an integer", default or 0)
         if minimum is not None and raw is not None and value < minimum:
             self.problems.append(f"{name}={value} must be >= {minimum}")
         return value
 
-    def optional_int(self, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
+    def optional_int(self, name: builtins.str, *, minimum: builtins.int | None = None, maximum: builtins.int | None = None) -> builtins.int | None:
         """An integer that may be left unset (None)."""
         raw = self._raw(name, "")
         if not raw:
@@ -104,14 +105,14 @@ class EnvReader:
             self.problems.append(f"{name}={value} must be <= {maximum}")
         return value
 
-    def float(self, name: str, default: float | None = None, *, minimum: float | None = None) -> float:
+    def float(self, name: builtins.str, default: builtins.float | None = None, *, minimum: builtins.float | None = None) -> builtins.float:
         raw = self._raw(name, None if default is None else repr(default))
         value = self._convert(name, raw, float, "a number", default or 0.0)
         if minimum is not None and raw is not None and value < minimum:
             self.problems.append(f"{name}={value} must be >= {minimum}")
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         raw = self._raw(name, "true" if default else "false")
         table = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
         if raw is None or raw.lower() not in table:
@@ -119,25 +120,25 @@ class EnvReader:
             return default
         return table[raw.lower()]
 
-    def choice(self, name: str, choices: Iterable[str], default: str | None = None) -> str:
+    def choice(self, name: builtins.str, choices: Iterable[builtins.str], default: builtins.str | None = None) -> builtins.str:
         allowed = list(choices)
         raw = self._raw(name, default)
         if raw is not None and raw not in allowed:
             self.problems.append(f"{name}={raw!r} is not one of {allowed}")
         return raw or (default or "")
 
-    def list(self, name: str, default: str | None = None, *, sep: str = ",") -> tuple[str, ...]:
+    def list(self, name: builtins.str, default: builtins.str | None = None, *, sep: builtins.str = ",") -> tuple[builtins.str, ...]:
         raw = self._raw(name, default)
         return tuple(item.strip() for item in (raw or "").split(sep) if item.strip())
 
-    def host(self, name: str, default: str | None = None) -> str:
+    def host(self, name: builtins.str, default: builtins.str | None = None) -> builtins.str:
         """A host name or IP address (no port, no scheme)."""
         raw = self._raw(name, default)
         if raw is not None and not is_host(raw):
             self.problems.append(f"{name}={raw!r} is not a host name or IP address")
         return raw or ""
 
-    def host_port(self, name: str, default: str | None = None) -> str:
+    def host_port(self, name: builtins.str, default: builtins.str | None = None) -> builtins.str:
         """A comma-separated list of host:port addresses, each checked."""
         raw = self._raw(name, default)
         for item in (raw or "").split(","):
@@ -148,7 +149,7 @@ class EnvReader:
                     self.problems.append(f"{name}: {exc}")
         return raw or ""
 
-    def check(self, ok: bool, problem: str) -> None:
+    def check(self, ok: builtins.bool, problem: builtins.str) -> None:
         """Record a cross-field problem."""
         if not ok:
             self.problems.append(problem)

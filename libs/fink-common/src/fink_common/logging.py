@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -27,7 +28,7 @@ def configure_logging(*, stage: str, version: str, level: str = "INFO", stream: 
     logging.basicConfig(level=level, stream=stream or sys.stderr, format="%(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)  # Spark's Python<->JVM bridge chatters at INFO
 
-    def stamp(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    def stamp(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         # Bound here rather than in contextvars: foreachBatch sinks run on py4j callback threads.
         event.setdefault("stage", stage)
         event.setdefault("version", version)

@@ -19,8 +19,11 @@ class TriggerSettings(Protocol):
     @property
     def checkpoint(self) -> Path: ...
 
-    available_now: bool
-    trigger_seconds: float
+    @property
+    def available_now(self) -> bool: ...
+
+    @property
+    def trigger_seconds(self) -> float: ...
 
 
 def start_foreach_batch(

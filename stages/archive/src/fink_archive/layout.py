@@ -194,4 +194,5 @@ def survey_layout(survey: str) -> SurveyLayout:
     try:
         return _LAYOUTS[survey]
     except KeyError:
-        raise ConfigError(f"no archive layout for survey {survey!r} (known: {', '.join(ARCHIVE_SURVEYS)})") from None
+        known = ", ".join(ARCHIVE_SURVEYS)
+        raise ConfigError([f"no archive layout for survey {survey!r} (known: {known})"], source="archive layout") from None

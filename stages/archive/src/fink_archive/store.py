@@ -47,14 +47,14 @@ _COUNTS = pa.schema([pa.field("table", pa.string()), pa.field("rows", pa.int64()
 
 def _partition_writer(
     config: HBaseConfig, batch_rows: int, latest: Mapping[str, bytes]
-) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+) -> Callable[[Iterable[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     def put(client: HBaseClient, table: str, rows: list[Row]) -> int:
         order = latest.get(table)
         if order is not None:
             rows = newer_rows(client, table, rows, order)
         return client.put_rows(table, rows, batch_size=batch_rows) if rows else 0
 
-    def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def write(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         client = HBaseClient(config, pool_size=1)
         written: Counter[str] = Counter()
         pending: dict[str, list[Row]] = defaultdict(list)

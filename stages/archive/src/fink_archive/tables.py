@@ -188,7 +188,7 @@ class ArchiveTables:
 
     def families(self) -> dict[str, tuple[str, ...]]:
         """Every table of the archive -> its column families (in creation order)."""
-        out = {self.main: ("i", "d"), self.cutouts: ("i", "b")}
+        out: dict[str, tuple[str, ...]] = {self.main: ("i", "d"), self.cutouts: ("i", "b")}
         out.update({name: ("i",) for name in (*self.indexes, *self.extra)})
         out[self.statistics] = ("basic", "class")
         return out

@@ -7,7 +7,7 @@ becomes a row with its reason and raw bytes, never an exception: the query goes 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -67,12 +67,12 @@ def decode_value(value: bytes | None, decoder: AlertDecoder) -> tuple[dict[str, 
         return None, exc.reason
 
 
-def _decoder(settings: DecodeSettings) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+def _decoder(settings: DecodeSettings) -> Callable[[Iterable[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     arrow_schema = to_arrow_schema(decoded_schema(settings.survey), timestamp_utc=True)
     alert_names = [f.name for f in raw_record_schema(settings.survey).fields]
     empty_alert = dict.fromkeys(alert_names)
 
-    def decode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def decode(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         decoder = get_survey(settings.survey).decoder(settings)
         for batch in batches:
             columns = batch.to_pydict()

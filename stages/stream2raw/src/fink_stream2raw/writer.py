@@ -16,7 +16,7 @@ exactly the columns Spark's writer gave them (the Arrow schemas below come from 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,8 +140,8 @@ def _split(batch: pa.RecordBatch, stamp: FileStamp, decoder: AlertDecoder) -> di
     return groups
 
 
-def _task_writer(stamp: FileStamp) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def _task_writer(stamp: FileStamp) -> Callable[[Iterable[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    def write(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         context = TaskContext.get()
         files = _Files(stamp, context.partitionId() if context is not None else 0)
         decoder = get_survey(stamp.decoding.survey).decoder(stamp.decoding)

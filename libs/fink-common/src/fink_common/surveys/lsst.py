@@ -140,6 +140,8 @@ class _Decoder:
         if not value:
             raise DecodeError(f"empty message ({'no value' if value is None else '0 bytes'})")
         data = value if isinstance(value, bytes) else bytes(value)
+        schema_id: int | None
+        version: str | None
         if data[0] == CONFLUENT_MAGIC:
             schema_id, body = split_confluent(data)
             writer, label, version = self.writer(schema_id)
