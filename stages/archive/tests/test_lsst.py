@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from lsst_alerts import lsst_science_frame, lsst_values
+from lsst_alerts import lsst_science_lake  # noqa: F401  (session fixture)
 from pyspark.sql import SparkSession
 
 from fink_archive import __version__
@@ -25,7 +25,6 @@ from fink_archive.job import BatchSink, start
 from fink_archive.store import ArchiveStore, newer_rows
 from fink_archive.tables import decode_cells, schema_rowkey, schema_types
 from fink_common.hbase import HBaseClient
-from fink_common.lake import write_batch
 from fink_common.testing import unique_name
 
 _BIG = 2**53
@@ -40,14 +39,9 @@ def _t(mjd: float) -> str:
 
 
 @pytest.fixture(scope="module")
-def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("lsst_archive_lake")
-    values = lsst_values(tmp_path_factory.mktemp("lsst_generated"))
-    half = len(values) // 2
-    for batch_id, part in enumerate((values[:half], values[half:])):
-        written = write_batch(lsst_science_frame(spark, part).coalesce(1), root / "science", batch_id)
-        assert sum(written.values()) == len(part)
-    return root
+def lake(lsst_science_lake: Path) -> Path:  # noqa: F811
+    """The lake of the real and datasim Rubin alerts, as stream2raw and raw2science make them (two batch files)."""
+    return lsst_science_lake
 
 
 @pytest.fixture(scope="module")
