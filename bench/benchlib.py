@@ -50,9 +50,16 @@ DEFAULT_THRIFT = "127.0.0.1:9090"
 VERSIONED = ("fastavro", "pyarrow", "confluent-kafka", "pyspark")
 
 
-def workload(n: int, seed: int, work_dir: Path, night: str = DEFAULT_NIGHT) -> Path:
-    """The folder of N generated ZTF 4.02 alerts (`fink-datasim generate`) of one observing night, generated
-    once and reused. Candids are unique within a night and differ between nights."""
+def workload(n: int, seed: int, work_dir: Path, night: str = DEFAULT_NIGHT, survey: str = "ztf") -> Path:
+    """The folder of N generated alerts (`fink-datasim generate`) of one observing night, generated once and
+    reused: ZTF 4.02 alerts (candids unique within a night, different between nights), or with `survey="lsst"`
+    Rubin 11.0 alerts in the Confluent framing, in visits of 10,000 (datasim's own night)."""
+    if survey != "ztf":
+        out = work_dir / f"alerts-{survey}-n{n}-s{seed}"
+        if not (out / MANIFEST).is_file():
+            print(f"generating {n} {survey} alerts (seed {seed}) into {out}", file=sys.stderr)
+            generate(out, n=n, seed=seed, survey=survey, overwrite=True, progress=False)
+        return out
     suffix = "" if night == DEFAULT_NIGHT else f"-{night}"
     out = work_dir / f"alerts-n{n}-s{seed}{suffix}"
     if not (out / MANIFEST).is_file():

@@ -62,6 +62,7 @@ class Broker:
     processes: dict[str, StageProcess] = field(default_factory=dict)
     samplers: dict[str, MemorySampler] = field(default_factory=dict)
     started_at: float = 0.0  # epoch seconds when the processes were started
+    alert_id: str = "candid"  # the survey's alert id (LSST: diaSourceId)
     _distinct: dict[int, int] = field(default_factory=dict)
 
     def start(self) -> None:
@@ -92,10 +93,10 @@ class Broker:
         return Progress({stage: micro_batches(stage, self.events(stage)) for stage in STAGES})
 
     def distinct_raw(self, received: int) -> int:
-        """Distinct candids of the raw lake, read once per `received` total (the lake no longer changes)."""
+        """Distinct alert ids of the raw lake, read once per `received` total (the lake no longer changes)."""
         if received not in self._distinct:
-            table = read_columns(self.lake.raw, ["candid"])
-            self._distinct[received] = len(set(table.column("candid").to_pylist()))
+            table = read_columns(self.lake.raw, [self.alert_id])
+            self._distinct[received] = len(set(table.column(self.alert_id).to_pylist()))
         return self._distinct[received]
 
     def targets(self, sent: int, progress: Progress) -> dict[str, int] | None:

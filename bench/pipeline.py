@@ -1,6 +1,11 @@
 """The whole pipeline's throughput: the four stages running at once as services, on a pre-filled input topic.
 
-    bench/run.sh bench/pipeline.py [--n 10000] [--trigger-seconds 2]
+    bench/run.sh bench/pipeline.py [--n 10000] [--trigger-seconds 2] [--survey lsst]
+
+With `--survey lsst` the alerts are Rubin 11.0 ones from datasim (Confluent framing, one visit per 10,000
+alerts, ~110 kB median with histories up to 1,000 points and real-size cutouts) and the stages run with
+FINK_SURVEY=lsst: `--n 10000` is then the time one Rubin visit takes through every stage (result file
+`pipeline_lsst.json`).
 
 N generated alerts are replayed into a fresh input topic first; then the four stages start as the demo starts
 them (separate `python -m fink_<stage>` processes, processing-time triggers every --trigger-seconds, Spark
@@ -37,6 +42,7 @@ from stage import Names, stage_env
 from topics import DistributionTopics, drop_topics, replayed
 
 from fink_common.lake import LakePaths
+from fink_common.surveys import get_survey
 
 __all__ = ["main", "render", "stage_rows"]
 
@@ -75,7 +81,7 @@ def render(result: dict[str, Any]) -> str:
     ]  # fmt: skip
     overall, launch = result["overall"], result["since_launch"]
     lines = [
-        f"N = {result['n']:,}, trigger every {result['trigger_seconds']:g} s; times in s after the start of the first "
+        f"{result.get('survey', 'ztf').upper()}, N = {result['n']:,}, trigger every {result['trigger_seconds']:g} s; times in s after the start of the first "
         "micro-batch of stream2raw",
         "everything processed: "
         + (f"{overall['elapsed_s']:,.1f} s after the first micro-batch started: **{overall['alerts_per_s']:,.1f} alerts/s**; "
@@ -90,20 +96,24 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=10_000, help="generated alerts (default 10000)")
     parser.add_argument("--trigger-seconds", type=float, default=2.0, help="FINK_TRIGGER_SECONDS (default 2, as the demo)")
+    parser.add_argument("--survey", choices=["ztf", "lsst"], default="ztf", help="the alerts and FINK_SURVEY (default ztf)")
     add_common_args(parser, out=RESULTS_DIR / "pipeline.json")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.survey != "ztf" and args.out == RESULTS_DIR / "pipeline.json":
+        args.out = RESULTS_DIR / f"pipeline_{args.survey}.json"
+    return args
 
 
 def main() -> int:
     args = parse_args()
     args.work_dir.mkdir(parents=True, exist_ok=True)
-    alerts = workload(args.n, args.seed, args.work_dir)
+    alerts = workload(args.n, args.seed, args.work_dir, survey=args.survey)
     scratch = Path(tempfile.mkdtemp(prefix="pipeline-", dir=args.work_dir))
     unique = unique_name("bench_pipeline")
-    names = Names(args.bootstrap, args.thrift, scratch / "lake", unique, f"{unique}_", unique)
+    names = Names(args.bootstrap, args.thrift, scratch / "lake", unique, f"{unique}_", unique, args.survey)
     env = stage_env(names, trigger_seconds=args.trigger_seconds, driver_memory=args.driver_memory, source_wait_s=args.timeout)
     topics = DistributionTopics.of(env)
-    broker = Broker(env, scratch / "logs", LakePaths(names.lake))
+    broker = Broker(env, scratch / "logs", LakePaths(names.lake), alert_id=get_survey(args.survey).alert_id_field)
     codes: dict[str, int | str] = {}
     try:
         with replayed(alerts, names.input_topic, args.bootstrap, keep=args.keep) as sent:
@@ -128,6 +138,7 @@ def main() -> int:
     result = {
         "machine": machine_info(),
         "n": args.n,
+        "survey": args.survey,
         "seed": args.seed,
         "trigger_seconds": args.trigger_seconds,
         "spark_master": "local[2] per stage",

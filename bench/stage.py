@@ -33,11 +33,13 @@ class Names:
     input_topic: str
     topic_prefix: str  # the filter topics `<prefix><filter>_ztf`, `<prefix>schemas`, `<prefix>distribution_commits`
     table_prefix: str  # the HBase tables `<prefix>_ztf`, `<prefix>_ztf.cutouts`, ...
+    survey: str = "ztf"  # FINK_SURVEY of every stage
 
 
 def stage_env(names: Names, *, trigger_seconds: float, driver_memory: str, source_wait_s: float) -> dict[str, str]:
     """The variables `./fink demo` sets for every stage (the same set for all four), with our names."""
     return {
+        "FINK_SURVEY": names.survey,
         "FINK_KAFKA_BOOTSTRAP": names.bootstrap,
         "FINK_HBASE_THRIFT": names.thrift,
         "FINK_HBASE_TABLE_PREFIX": names.table_prefix,
