@@ -50,9 +50,6 @@ STAGES = (
 )
 #: The surveys the demo runs, and the input topic of each (ZTF's programme-1 style, Rubin's major version).
 DEMO_SURVEYS: dict[str, str] = {"ztf": "ztf_demo_programid1", "lsst": "lsst_demo_alerts_v11"}
-#: FINK_SPARK_DRIVER_MEMORY per survey: a micro-batch of Rubin alerts (histories of up to 1,000 detections and
-#: forced points, 156 light-curve features) ran raw2science and the archive out of a 1 GB heap at 300 alerts
-DRIVER_MEMORY: dict[str, str] = {"ztf": "1g", "lsst": "2g"}
 
 
 @dataclass(frozen=True)
@@ -148,7 +145,6 @@ def stage_env(
     topic_prefix: str,
     wait_s: float,
     survey: str = "ztf",
-    driver_memory: str = "1g",
 ) -> dict[str, str]:
     """The environment of the four stages of one pipeline run as services (no FINK_AVAILABLE_NOW: each runs
     until stopped, a micro-batch every 2 s); `wait_s`: how long a stage waits for its first input file."""
@@ -161,7 +157,7 @@ def stage_env(
         "FINK_INPUT_TOPICS": input_topic,
         "FINK_TOPIC_PREFIX": topic_prefix,
         "FINK_TRIGGER_SECONDS": "2",
-        "FINK_SPARK_DRIVER_MEMORY": driver_memory,
+        "FINK_SPARK_DRIVER_MEMORY": "1g",
         "FINK_SOURCE_WAIT_SECONDS": str(int(wait_s)),
     }
 
@@ -170,7 +166,7 @@ def _stage_env(opts: DemoOptions, pipeline: Pipeline) -> dict[str, str]:
     return stage_env(
         bootstrap=opts.bootstrap, thrift=opts.thrift, table_prefix=opts.table_prefix, lake=pipeline.lake_root,
         input_topic=pipeline.input_topic, topic_prefix=opts.topic_prefix, wait_s=opts.timeout_s,
-        survey=pipeline.survey, driver_memory=DRIVER_MEMORY[pipeline.survey],
+        survey=pipeline.survey,
     )  # fmt: skip
 
 
