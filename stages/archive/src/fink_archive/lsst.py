@@ -6,9 +6,9 @@
 - `lsst.forced`: one row per forced-photometry point (`prvDiaForcedSources`), keyed
   `salt(diaObjectId)_diaObjectId_mjd_diaForcedSourceId`.
 - `lsst.objects`: the latest `diaObject` of each static object, keyed `salt(diaObjectId)_diaObjectId`. The
-  latest is the one of the alert with the largest (midpointMjdTai, diaSourceId): within a batch by a
-  max, across batches by `i:latest` (that pair as sortable text), which the writer compares with the stored
-  one before it writes (`store.newer_rows`), so a replay or an old alert arriving late changes nothing.
+  latest is the one of the alert with the largest (midpointMjdTai, diaSourceId), written as sortable text in
+  `i:latest`: the writer keeps, per object, the largest among the batch's alerts and the stored row
+  (`store.newer_rows`), so a replay or an old alert arriving late changes nothing.
 - `lsst.sso`: one row per solar-system alert, keyed `salt(ssObjectId)_ssObjectId_mjd_diaSourceId`: the
   `ssSource` flattened, the designation and the detection's time, position, band and flux.
 
@@ -125,25 +125,24 @@ def object_plan(schema: T.StructType, layout: SurveyLayout) -> list[Cell]:
     """`i:diaObjectId`, the diaObject's fields, and the alert that carried it: diaSourceId, its time, `latest`."""
     head = [
         Cell("i:diaObjectId", "diaObjectId", T.LongType()),
-        Cell("i:diaSourceId", f"{_ROW}.{_ALERT}", T.LongType()),
-        Cell("i:midpointMjdTai", f"{_ROW}.{_TIME}", T.DoubleType()),
+        Cell("i:diaSourceId", _ALERT, T.LongType()),
+        Cell("i:midpointMjdTai", _TIME, T.DoubleType()),
         Cell(LATEST_CELL.decode(), "__latest", T.StringType()),
     ]
-    return [*head, *_flat(_struct(schema, "diaObject"), f"{_ROW}.diaObject", {c.name[2:] for c in head})]
+    return [*head, *_flat(_struct(schema, "diaObject"), "diaObject", {c.name[2:] for c in head})]
 
 
 def object_cells(keyed: DataFrame, layout: SurveyLayout) -> DataFrame:
     plan = object_plan(keyed.schema, layout)
     if "diaObject" not in keyed.columns:
         return rows_of(keyed.where(F.lit(False)), F.lit(""), plan)
+    # One candidate row per alert; the writer keeps, per object, the one with the largest `i:latest` among the
+    # batch's candidates and the stored row (`store.newer_rows`). Hashing the rows by key puts all of one
+    # object's candidates in one writer task; no sort, no aggregate of whole diaObjects.
     rows = keyed.where(has_key() & F.col("diaObject").isNotNull() & F.col("diaObjectId").isNotNull())
-    latest = rows.groupBy("diaObjectId").agg(
-        F.max_by(F.struct("diaObject", _TIME, _ALERT, _JD), F.struct(_TIME, _ALERT)).alias(_ROW)
-    )
-    order = F.concat(F.col(f"{_ROW}.{_JD}"), F.lit(KEY_SEP), F.lpad(F.col(f"{_ROW}.{_ALERT}").cast("string"), 20, "0"))
-    latest = latest.withColumn("__latest", order)
+    order = F.concat(F.col(_JD), F.lit(KEY_SEP), F.lpad(F.col(_ALERT).cast("string"), 20, "0"))
     key = _key(salt_of(F.col("diaObjectId")), F.col("diaObjectId").cast("string"))
-    return rows_of(latest, key, plan)
+    return rows_of(rows.withColumn("__latest", order), key, plan).repartition("rowkey")
 
 
 # ------------------------------------------------------------------------------------------------ sso

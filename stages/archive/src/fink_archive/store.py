@@ -75,10 +75,15 @@ def _partition_writer(
 
 
 def newer_rows(client: HBaseClient, table: str, rows: list[Row], order: bytes) -> list[Row]:
-    """The rows whose `order` cell is at least the stored one (or that are not stored yet): a latest-wins
-    table (LSST objects) keeps the newest version whatever the order the batches come in."""
-    stored = client.get_rows(table, [key for key, _ in rows], columns=[order])
-    return [(key, cells) for key, cells in rows if cells.get(order, b"") >= stored.get(key, {}).get(order, b"")]
+    """Per rowkey, the row with the largest `order` cell, kept if it is at least the stored one (or nothing is
+    stored yet): a latest-wins table (LSST objects) keeps the newest version whatever the order the alerts
+    and the batches come in."""
+    best: dict[bytes, Mapping[bytes, bytes]] = {}
+    for key, cells in rows:
+        if key not in best or cells.get(order, b"") > best[key].get(order, b""):
+            best[key] = cells
+    stored = client.get_rows(table, list(best), columns=[order])
+    return [(key, cells) for key, cells in best.items() if cells.get(order, b"") >= stored.get(key, {}).get(order, b"")]
 
 
 def write_cells(
