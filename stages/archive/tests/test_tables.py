@@ -1,11 +1,9 @@
-"""The read side without Spark: rowkeys, sky pixels, type names, decoders and night statistics."""
+"""The read side without Spark: rowkeys, sky pixels and night statistics."""
 
 from __future__ import annotations
 
 import math
 import random
-from datetime import UTC, datetime
-from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -15,14 +13,11 @@ from fink_archive.tables import (
     JD_WIDTH,
     ArchiveTables,
     cone_pixels,
-    decode_cells,
-    decode_value,
     index_rowkey,
     jd_key,
     main_rowkey,
     object_prefix,
     parse_main_rowkey,
-    parse_type,
     pixel_key,
     sky_pixels,
     time_range,
@@ -79,34 +74,6 @@ def test_sky_pixels_and_cone() -> None:
     assert pixel_key(int(pixels[0])) == f"{pixels[0]:06d}"
     near = cone_pixels(276.3167239, -11.4936657, 0.2)
     assert int(pixels[1]) in near and near == sorted(near)
-
-
-def test_parse_type_and_decode_values() -> None:
-    text = "struct<a:double,b:array<int>,c:map<string,float>,d:struct<e:string>>"
-    assert parse_type(text) == (
-        "struct",
-        (
-            ("a", "double"),
-            ("b", ("array", "int")),
-            ("c", ("map", "string", "float")),
-            ("d", ("struct", (("e", "string"),))),
-        ),
-    )
-    value = decode_value(b'{"a":"NaN","b":[1,null],"c":{"x":"Infinity"},"d":null}', text)
-    assert math.isnan(value["a"]) and value["b"] == [1, None] and value["c"] == {"x": math.inf} and value["d"] is None
-    assert parse_type("struct<x:decimal(10,2),y:int>") == ("struct", (("x", "decimal(10,2)"), ("y", "int")))
-    assert decode_value(b'{"x":1.25,"y":2}', "struct<x:decimal(10,2),y:int>") == {"x": 1.25, "y": 2}
-    assert decode_value(b"1.25", "decimal(10,2)") == Decimal("1.25")
-    assert decode_value(b"\x1f\x8b\xff", None) == b"\x1f\x8b\xff" and decode_value(b"abc", None) == "abc"
-    assert decode_value(b"1.0E20", "double") == 1e20
-    assert decode_value(b"42", "bigint") == 42
-    assert decode_value(b"false", "boolean") is False
-    assert decode_value(b"\x00\x01", "binary") == b"\x00\x01"
-    assert decode_value(b"2023-10-19T06:00:00.000000Z", "timestamp") == datetime(2023, 10, 19, 6, tzinfo=UTC)
-    cells = {b"i:jd": b"2460236.5", b"class:Mira": b"3", b"d:x": b"text"}
-    types = {b"i:jd": "double", b"class:*": "int"}
-    assert decode_cells(cells, types) == {"jd": 2460236.5, "Mira": 3, "x": "text"}
-    assert decode_cells(cells, types, full_names=True)["class:Mira"] == 3
 
 
 def test_night_window_holds_the_night_at_any_longitude() -> None:

@@ -11,16 +11,8 @@ import numpy as np
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from fink_archive.tables import (
-    ArchiveTables,
-    decode_cells,
-    index_rowkey,
-    main_rowkey,
-    pixel_key,
-    schema_types,
-    sky_pixels,
-    time_rowkey,
-)
+from fink_archive.cells import decode_cells, schema_types
+from fink_archive.tables import ArchiveTables, index_rowkey, main_rowkey, pixel_key, sky_pixels, time_rowkey
 from fink_archive.transform import (
     archive_cells,
     class_index_cells,

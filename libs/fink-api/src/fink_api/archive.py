@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from thriftpy2.thrift import TException
 
+from fink_archive.cells import decode_cells
 from fink_archive.statistics import NightStatistics
 from fink_archive.tables import (
     BANDS,
@@ -35,7 +36,6 @@ from fink_archive.tables import (
     SCHEMA_ROW_PREFIX,
     ArchiveTables,
     cone_pixels,
-    decode_cells,
     jd_key,
     object_prefix,
     pixel_key,

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from fink_api.archive import CUTOUT_KINDS, Archive, InvalidQueryError, check_sso_name, gunzip_fits
+from fink_archive.cells import decode_cells
 from fink_archive.layout import salt
-from fink_archive.tables import KEY_SEP, decode_cells, jd_key, object_prefix
+from fink_archive.tables import KEY_SEP, jd_key, object_prefix
 from fink_common.errors import DataNotFoundError
 from fink_common.photometry import flux_to_mag
 

@@ -23,8 +23,9 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from fink_archive.layout import SurveyLayout
+from fink_archive.plans import ALERT_KEY, JD_KEY, OBJECT_KEY, TIME_KEY, Cell, column_type
 from fink_archive.tables import KEY_SEP
-from fink_archive.transform import Cell, TableRule, has_key, jd_keys, rows_of, salt_of, sso_name
+from fink_archive.transform import TableRule, has_key, jd_keys, rows_of, salt_of, sso_name
 
 __all__ = [
     "LATEST_CELL",
@@ -45,21 +46,14 @@ LATEST_CELL = b"i:latest"
 #: The latest-wins tables (suffixes).
 LATEST_TABLES = frozenset({"objects"})
 
-_OBJECT = "__object"
-_ALERT = "__alert"
-_TIME = "__time"
-_JD = "__jd_key"
 _ROW = "__row"  # the struct of one row of an exploded table (a detection, a forced point, an object)
 #: Detection fields copied into each `lsst.sso` row.
 SSO_DETECTION_FIELDS = ("midpointMjdTai", "ra", "dec", "band", "psfFlux", "psfFluxErr", "snr", "trailLength")
 
 
 def _struct(schema: T.StructType, path: str) -> T.StructType | None:
-    node: T.DataType = schema
-    for part in path.split("."):
-        if not isinstance(node, T.StructType) or part not in node.fieldNames():
-            return None
-        node = node[part].dataType
+    """The struct at `path`, or the struct items of the array there."""
+    node = column_type(schema, path)
     if isinstance(node, T.ArrayType):
         node = node.elementType
     return node if isinstance(node, T.StructType) else None
@@ -85,16 +79,16 @@ def _time_key(row_struct: str) -> Column:
 
 def source_plan(schema: T.StructType, layout: SurveyLayout) -> list[Cell]:
     """`i:object` (the alert's object id) and every field of a detection."""
-    return [Cell("i:object", _OBJECT, T.StringType()), *_flat(_struct(schema, layout.detection), _ROW, {"object"})]
+    return [Cell("i:object", OBJECT_KEY, T.StringType()), *_flat(_struct(schema, layout.detection), _ROW, {"object"})]
 
 
 def source_cells(keyed: DataFrame, layout: SurveyLayout) -> DataFrame:
     rows = keyed.where(has_key())
-    own = rows.select(_OBJECT, F.col(layout.detection).alias(_ROW))
+    own = rows.select(OBJECT_KEY, F.col(layout.detection).alias(_ROW))
     if "prvDiaSources" in keyed.columns:
-        own = own.unionByName(rows.select(_OBJECT, F.explode("prvDiaSources").alias(_ROW)))
-    own = own.withColumn(_JD, _time_key(_ROW)).where(F.col(_JD).isNotNull() & F.col(f"{_ROW}.diaSourceId").isNotNull())
-    key = _key(salt_of(F.col(_OBJECT)), F.col(_OBJECT), F.col(_JD), F.col(f"{_ROW}.diaSourceId").cast("string"))
+        own = own.unionByName(rows.select(OBJECT_KEY, F.explode("prvDiaSources").alias(_ROW)))
+    own = own.withColumn(JD_KEY, _time_key(_ROW)).where(F.col(JD_KEY).isNotNull() & F.col(f"{_ROW}.diaSourceId").isNotNull())
+    key = _key(salt_of(F.col(OBJECT_KEY)), F.col(OBJECT_KEY), F.col(JD_KEY), F.col(f"{_ROW}.diaSourceId").cast("string"))
     return rows_of(own, key, source_plan(keyed.schema, layout))
 
 
@@ -102,19 +96,19 @@ def source_cells(keyed: DataFrame, layout: SurveyLayout) -> DataFrame:
 
 
 def forced_plan(schema: T.StructType, layout: SurveyLayout) -> list[Cell]:
-    return [Cell("i:object", _OBJECT, T.StringType()), *_flat(_struct(schema, "prvDiaForcedSources"), _ROW, {"object"})]
+    return [Cell("i:object", OBJECT_KEY, T.StringType()), *_flat(_struct(schema, "prvDiaForcedSources"), _ROW, {"object"})]
 
 
 def forced_cells(keyed: DataFrame, layout: SurveyLayout) -> DataFrame:
     plan = forced_plan(keyed.schema, layout)
     if "prvDiaForcedSources" not in keyed.columns:
         return rows_of(keyed.where(F.lit(False)), F.lit(""), plan)
-    points = keyed.where(has_key()).select(F.explode("prvDiaForcedSources").alias(_ROW), F.col(_OBJECT).alias("__alert_object"))
-    points = points.withColumn(_OBJECT, F.coalesce(F.col(f"{_ROW}.diaObjectId").cast("string"), F.col("__alert_object")))
-    points = points.withColumn(_JD, _time_key(_ROW)).where(
-        F.col(_JD).isNotNull() & F.col(f"{_ROW}.diaForcedSourceId").isNotNull()
+    points = keyed.where(has_key()).select(F.explode("prvDiaForcedSources").alias(_ROW), F.col(OBJECT_KEY).alias("__alert_object"))
+    points = points.withColumn(OBJECT_KEY, F.coalesce(F.col(f"{_ROW}.diaObjectId").cast("string"), F.col("__alert_object")))
+    points = points.withColumn(JD_KEY, _time_key(_ROW)).where(
+        F.col(JD_KEY).isNotNull() & F.col(f"{_ROW}.diaForcedSourceId").isNotNull()
     )
-    key = _key(salt_of(F.col(_OBJECT)), F.col(_OBJECT), F.col(_JD), F.col(f"{_ROW}.diaForcedSourceId").cast("string"))
+    key = _key(salt_of(F.col(OBJECT_KEY)), F.col(OBJECT_KEY), F.col(JD_KEY), F.col(f"{_ROW}.diaForcedSourceId").cast("string"))
     return rows_of(points, key, plan)
 
 
@@ -125,8 +119,8 @@ def object_plan(schema: T.StructType, layout: SurveyLayout) -> list[Cell]:
     """`i:diaObjectId`, the diaObject's fields, and the alert that carried it: diaSourceId, its time, `latest`."""
     head = [
         Cell("i:diaObjectId", "diaObjectId", T.LongType()),
-        Cell("i:diaSourceId", _ALERT, T.LongType()),
-        Cell("i:midpointMjdTai", _TIME, T.DoubleType()),
+        Cell("i:diaSourceId", ALERT_KEY, T.LongType()),
+        Cell("i:midpointMjdTai", TIME_KEY, T.DoubleType()),
         Cell(LATEST_CELL.decode(), "__latest", T.StringType()),
     ]
     return [*head, *_flat(_struct(schema, "diaObject"), "diaObject", {c.name[2:] for c in head})]
@@ -140,7 +134,7 @@ def object_cells(keyed: DataFrame, layout: SurveyLayout) -> DataFrame:
     # batch's candidates and the stored row (`store.newer_rows`). Hashing the rows by key puts all of one
     # object's candidates in one writer task; no sort, no aggregate of whole diaObjects.
     rows = keyed.where(has_key() & F.col("diaObject").isNotNull() & F.col("diaObjectId").isNotNull())
-    order = F.concat(F.col(_JD), F.lit(KEY_SEP), F.lpad(F.col(_ALERT).cast("string"), 20, "0"))
+    order = F.concat(F.col(JD_KEY), F.lit(KEY_SEP), F.lpad(F.col(ALERT_KEY).cast("string"), 20, "0"))
     key = _key(salt_of(F.col("diaObjectId")), F.col("diaObjectId").cast("string"))
     return rows_of(rows.withColumn("__latest", order), key, plan).repartition("rowkey")
 
@@ -156,7 +150,7 @@ def sso_plan(schema: T.StructType, layout: SurveyLayout) -> list[Cell]:
     """ssObjectId, diaSourceId, the designation, night, the detection's `SSO_DETECTION_FIELDS`, `ssSource.*`."""
     head = [
         Cell("i:ssObjectId", "__sso_id", T.LongType()),
-        Cell("i:diaSourceId", _ALERT, T.LongType()),
+        Cell("i:diaSourceId", ALERT_KEY, T.LongType()),
         Cell("i:designation", "__designation", T.StringType()),
         Cell("i:night", "night", T.StringType()),
     ]
@@ -172,7 +166,7 @@ def sso_cells(keyed: DataFrame, layout: SurveyLayout) -> DataFrame:
         return rows_of(keyed.where(F.lit(False)).withColumns({"__sso_id": F.lit(None), "__designation": F.lit(None)}), F.lit(""), plan)
     rows = keyed.where(has_key() & F.col("ssSource").isNotNull())
     rows = rows.withColumns({"__sso_id": _sso_id(), "__designation": sso_name(keyed, layout)}).where(F.col("__sso_id").isNotNull())
-    key = _key(salt_of(F.col("__sso_id")), F.col("__sso_id").cast("string"), F.col(_JD), F.col(_ALERT).cast("string"))
+    key = _key(salt_of(F.col("__sso_id")), F.col("__sso_id").cast("string"), F.col(JD_KEY), F.col(ALERT_KEY).cast("string"))
     return rows_of(rows, key, plan)
 
 

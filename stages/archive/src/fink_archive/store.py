@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import pyarrow as pa
 from pyspark.sql import DataFrame
 
+from fink_archive.cells import decode_cells
 from fink_archive.statistics import NightStatistics, night_statistics, night_window, statistics_source_columns
 from fink_archive.tables import (
     SCHEMA_ROW_PREFIX,
     ArchiveTables,
-    decode_cells,
     is_schema_row,
     schema_rowkey,
     statistics_rowkey,

@@ -16,7 +16,6 @@ the same plans give the schema rows (`schema_cells`), so the recorded types alwa
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import reduce
 
 import numpy as np
@@ -27,9 +26,28 @@ from pyspark.sql import types as T
 from pyspark.sql.functions import pandas_udf
 
 from fink_archive.layout import SALT_BUCKETS, ZTF_LAYOUT, SurveyLayout
+from fink_archive.plans import (
+    ALERT_KEY,
+    HISTORY_COLUMNS,
+    HISTORY_POINTS,
+    JD_KEY,
+    MAIN_KEY,
+    OBJECT_KEY,
+    PIXEL_KEY,
+    TIME_KEY,
+    VERSION_COLUMN,
+    Cell,
+    cutout_plan,
+    has_column,
+    history_plan,
+    index_plan,
+    keyed_schema,
+    main_plan,
+    plan_types,
+    point_fields,
+)
 from fink_archive.statistics import statistics_types
 from fink_archive.tables import (
-    HISTORY_POINT_COLUMNS,
     KEY_SEP,
     UNNAMED_SSO,
     ArchiveTables,
@@ -40,22 +58,15 @@ from fink_archive.tables import (
 from fink_common.errors import SchemaError
 
 __all__ = [
-    "HISTORY_COLUMNS",
-    "Cell",
     "TableRule",
     "archive_cells",
     "class_index_cells",
     "cutout_cells",
-    "cutout_plan",
-    "detection_plan",
     "has_key",
     "history_cells",
-    "history_plan",
-    "index_plan",
     "jd_keys",
     "latest_tables",
     "main_cells",
-    "main_plan",
     "pixel_index_cells",
     "rows_of",
     "salt_of",
@@ -65,45 +76,6 @@ __all__ = [
     "time_index_cells",
     "with_keys",
 ]
-
-#: ZTF history arrays: the points of `prv_candidates` go to the history table, one row per alert.
-HISTORY_COLUMNS = ZTF_LAYOUT.history_columns
-
-# Helper columns added by `with_keys` (a double underscore keeps them out of every plan).
-_OBJECT = "__object"
-_ALERT = "__alert"
-_TIME = "__time"
-_JD = "__jd_key"
-_MAIN = "__main_key"
-_PIXEL = "__pixel_key"
-_HISTORY = "__history"
-_VERSION = "archive_version"
-_ISO = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One column of a table: `family:qualifier`, the source column path and its Spark type."""
-
-    name: str
-    path: str
-    dtype: T.DataType
-
-    def value(self) -> Column:
-        """The cell bytes (null stays null)."""
-        col = F.col(self.path)
-        if isinstance(self.dtype, T.BinaryType):
-            return col
-        if isinstance(self.dtype, T.StringType):
-            text = col
-        elif isinstance(self.dtype, T.TimestampType):
-            text = F.date_format(col, _ISO)
-        elif isinstance(self.dtype, T.StructType | T.ArrayType | T.MapType):
-            text = F.to_json(col, {"ignoreNullFields": "false"})
-        else:
-            text = col.cast("string")
-        return text.cast("binary")
-
 
 # ------------------------------------------------------------------------------------------------- keys
 
@@ -129,18 +101,9 @@ def salt_of(id_column: Column) -> Column:
     return F.lpad(F.pmod(id_column.cast("long"), F.lit(SALT_BUCKETS)).cast("string"), 2, "0")
 
 
-def _has(schema: T.StructType, path: str) -> bool:
-    node: T.DataType = schema
-    for part in path.split("."):
-        if not isinstance(node, T.StructType) or part not in node.fieldNames():
-            return False
-        node = node[part].dataType
-    return True
-
-
 def _check(df: DataFrame, layout: SurveyLayout) -> None:
     needed = (*layout.object_columns[:1], layout.alert_column, layout.time_column, "night")
-    missing = [p for p in needed if not _has(df.schema, p)]
+    missing = [p for p in needed if not has_column(df.schema, p)]
     if missing:
         raise SchemaError(f"the {layout.survey} science alerts lack the column(s) the archive keys on: {', '.join(missing)}")
 
@@ -152,27 +115,27 @@ def with_keys(df: DataFrame, version: str, layout: SurveyLayout = ZTF_LAYOUT) ->
     leaves it out, and the sink reports how many there were.
     """
     _check(df, layout)
-    objects = [F.col(c).cast("string") for c in layout.object_columns if _has(df.schema, c)]
-    if _has(df.schema, layout.ra_column) and _has(df.schema, layout.dec_column):
+    objects = [F.col(c).cast("string") for c in layout.object_columns if has_column(df.schema, c)]
+    if has_column(df.schema, layout.ra_column) and has_column(df.schema, layout.dec_column):
         pixel = _pixel_keys(F.col(layout.ra_column), F.col(layout.dec_column))
     else:
         pixel = F.lit(None).cast("string")
     keyed = df.withColumns(
         {
-            _OBJECT: F.coalesce(*objects),
-            _ALERT: F.col(layout.alert_column),
-            _TIME: F.col(layout.time_column).cast("double"),
-            _VERSION: F.lit(version),
+            OBJECT_KEY: F.coalesce(*objects),
+            ALERT_KEY: F.col(layout.alert_column),
+            TIME_KEY: F.col(layout.time_column).cast("double"),
+            VERSION_COLUMN: F.lit(version),
         }
     )
-    keyed = keyed.withColumns({_JD: _jd_keys(F.col(_TIME)), _PIXEL: pixel})
-    head = [salt_of(F.col(_OBJECT))] if layout.salted else []
-    return keyed.withColumn(_MAIN, F.concat_ws(KEY_SEP, *head, _OBJECT, _JD, F.col(_ALERT).cast("string")))
+    keyed = keyed.withColumns({JD_KEY: _jd_keys(F.col(TIME_KEY)), PIXEL_KEY: pixel})
+    head = [salt_of(F.col(OBJECT_KEY))] if layout.salted else []
+    return keyed.withColumn(MAIN_KEY, F.concat_ws(KEY_SEP, *head, OBJECT_KEY, JD_KEY, F.col(ALERT_KEY).cast("string")))
 
 
 def has_key() -> Column:
     """True for a keyed alert that has every key part (`concat_ws` skips nulls, so check the parts)."""
-    return F.col(_OBJECT).isNotNull() & F.col(_ALERT).isNotNull() & F.col(_JD).isNotNull()
+    return F.col(OBJECT_KEY).isNotNull() & F.col(ALERT_KEY).isNotNull() & F.col(JD_KEY).isNotNull()
 
 
 def _keyed(df: DataFrame) -> DataFrame:
@@ -180,110 +143,6 @@ def _keyed(df: DataFrame) -> DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------ plans
-
-
-def _fields(schema: T.StructType) -> dict[str, T.DataType]:
-    return {f.name: f.dataType for f in schema.fields}
-
-
-def _leaf(path: str) -> str:
-    return path.rsplit(".", 1)[-1]
-
-
-def _cell_at(schema: T.StructType, qualifier: str, path: str, family: str = "i") -> Cell | None:
-    """The cell `family:qualifier` of the column at `path` (a top-level name or `struct.field`), if any."""
-    node: T.DataType = schema
-    for part in path.split("."):
-        if not isinstance(node, T.StructType) or part not in node.fieldNames():
-            return None
-        node = node[part].dataType
-    return Cell(f"{family}:{qualifier}", path, node)
-
-
-def detection_plan(schema: T.StructType, struct: str, taken: set[str] | frozenset[str] = frozenset()) -> list[Cell]:
-    """Family `i`: every field of the struct column `struct`, flattened (fields named in `taken` skipped)."""
-    kind = _fields(schema).get(struct)
-    if not isinstance(kind, T.StructType):
-        return []
-    return [Cell(f"i:{f.name}", f"{struct}.{f.name}", f.dataType) for f in kind.fields if f.name not in taken]
-
-
-def main_plan(schema: T.StructType, layout: SurveyLayout = ZTF_LAYOUT) -> list[Cell]:
-    """Family `i`: the ids, the detection (ZTF `candidate`, LSST `diaSource`) flattened, the survey's tail
-    columns and every `*_version`; family `d`: the rest (histories and cutouts go to their own tables)."""
-    fields = _fields(schema)
-    cells = [Cell(f"i:{name}", name, fields[name]) for name in layout.id_columns if name in fields]
-    # a detection field repeating a top-level id (candidate.candid; diaSource.diaObjectId, whose 0 sentinel
-    # the top-level clear id replaces, Rubin's value staying in the raw archive) is not archived twice
-    cells += detection_plan(schema, layout.detection, {c.name[2:] for c in cells})
-    cells += [Cell(f"i:{name}", name, fields[name]) for name in layout.tail_columns if name in fields]
-    cells += [
-        Cell(f"i:{name}", name, kind)
-        for name, kind in fields.items()
-        if name.endswith("_version") and name not in layout.tail_columns
-    ]
-    skipped = {*layout.id_columns, *layout.tail_columns, *layout.history_columns, *layout.cutout_columns, layout.detection}
-    for name, kind in fields.items():
-        if name not in skipped and not name.endswith("_version") and not name.startswith("__"):
-            cells.append(Cell(f"d:{name}", name, kind))
-    qualifiers = [c.name.split(":", 1)[1] for c in cells]
-    clashes = sorted({q for q in qualifiers if qualifiers.count(q) > 1})
-    if clashes:
-        raise SchemaError(f"columns archived twice in the main table (families i and d): {clashes}")
-    return cells
-
-
-def _head_plan(schema: T.StructType, layout: SurveyLayout) -> list[Cell]:
-    """The ids and the time of an alert, as `i:` cells (the head of the cutouts and history rows)."""
-    fields = _fields(schema)
-    cells = [Cell(f"i:{name}", name, fields[name]) for name in layout.id_columns if name in fields]
-    return [*cells, Cell(f"i:{_leaf(layout.time_column)}", layout.time_column, T.DoubleType())]
-
-
-def cutout_plan(schema: T.StructType, layout: SurveyLayout = ZTF_LAYOUT) -> list[Cell]:
-    """Family `i`: the ids and the time; family `b`: the bytes of each cutout (ZTF: a struct's stampData;
-    LSST: the binary column itself)."""
-    fields = _fields(schema)
-    cells = _head_plan(schema, layout)
-    for name in layout.cutout_columns:
-        kind = fields.get(name)
-        if isinstance(kind, T.StructType) and "stampData" in kind.fieldNames():
-            cells.append(Cell(f"b:{name}", f"{name}.stampData", T.BinaryType()))
-        elif isinstance(kind, T.BinaryType):
-            cells.append(Cell(f"b:{name}", name, T.BinaryType()))
-    return cells
-
-
-def index_plan(schema: T.StructType, layout: SurveyLayout = ZTF_LAYOUT) -> list[Cell]:
-    """The columns of every index row (the layout's index columns the input has) and the main rowkey."""
-    cells = [_cell_at(schema, qualifier, path) for qualifier, path in layout.index_columns]
-    return [*(c for c in cells if c is not None), Cell("i:main_rowkey", _MAIN, T.StringType())]
-
-
-def _history_item(schema: T.StructType) -> T.StructType | None:
-    kind = _fields(schema).get(HISTORY_COLUMNS[0])
-    if isinstance(kind, T.ArrayType) and isinstance(kind.elementType, T.StructType):
-        return kind.elementType
-    return None
-
-
-def _point_fields(schema: T.StructType) -> list[T.StructField]:
-    """The `HISTORY_POINT_COLUMNS` that a history point (`prv_candidates` item) has (none without jd)."""
-    item = _history_item(schema)
-    if item is None or "jd" not in item.fieldNames():
-        return []
-    return [item[n] for n in HISTORY_POINT_COLUMNS if n in item.fieldNames()]
-
-
-def history_plan(schema: T.StructType, layout: SurveyLayout = ZTF_LAYOUT) -> list[Cell]:
-    """Family `i`: objectId, candid, the alert's jd, and `points` (its history cut to `_point_fields`)."""
-    cells = _head_plan(schema, layout)
-    points = _point_fields(schema)
-    if points:
-        cells.append(Cell("i:points", _HISTORY, T.ArrayType(T.StructType([*points]))))
-    return cells
-
-
 # ------------------------------------------------------------------------------------------------ cells
 
 
@@ -302,15 +161,15 @@ def _none(keyed: DataFrame, plan: Sequence[Cell]) -> DataFrame:
 
 
 def main_cells(keyed: DataFrame, layout: SurveyLayout = ZTF_LAYOUT) -> DataFrame:
-    return rows_of(_keyed(keyed), F.col(_MAIN), main_plan(keyed.schema, layout))
+    return rows_of(_keyed(keyed), F.col(MAIN_KEY), main_plan(keyed.schema, layout))
 
 
 def cutout_cells(keyed: DataFrame, layout: SurveyLayout = ZTF_LAYOUT) -> DataFrame:
-    return rows_of(_keyed(keyed), F.col(_MAIN), cutout_plan(keyed.schema, layout))
+    return rows_of(_keyed(keyed), F.col(MAIN_KEY), cutout_plan(keyed.schema, layout))
 
 
 def _index_key(*head: Column) -> Column:
-    return F.concat_ws(KEY_SEP, *head, F.col(_JD), F.col(_OBJECT), F.col(_ALERT).cast("string"))
+    return F.concat_ws(KEY_SEP, *head, F.col(JD_KEY), F.col(OBJECT_KEY), F.col(ALERT_KEY).cast("string"))
 
 
 def class_index_cells(keyed: DataFrame, layout: SurveyLayout = ZTF_LAYOUT) -> DataFrame:
@@ -324,13 +183,13 @@ def class_index_cells(keyed: DataFrame, layout: SurveyLayout = ZTF_LAYOUT) -> Da
 
 def pixel_index_cells(keyed: DataFrame, layout: SurveyLayout = ZTF_LAYOUT) -> DataFrame:
     """`pixel_time_object_alert`, for every alert with a position."""
-    rows = _keyed(keyed).where(F.col(_PIXEL).isNotNull())
-    return rows_of(rows, _index_key(F.col(_PIXEL)), index_plan(keyed.schema, layout))
+    rows = _keyed(keyed).where(F.col(PIXEL_KEY).isNotNull())
+    return rows_of(rows, _index_key(F.col(PIXEL_KEY)), index_plan(keyed.schema, layout))
 
 
 def time_index_cells(keyed: DataFrame, layout: SurveyLayout = ZTF_LAYOUT) -> DataFrame:
     """`time_object_alert` (salted: `salt(alert)_time_object_alert`), for every alert."""
-    head = [salt_of(F.col(_ALERT))] if layout.salted else []
+    head = [salt_of(F.col(ALERT_KEY))] if layout.salted else []
     return rows_of(_keyed(keyed), _index_key(*head), index_plan(keyed.schema, layout))
 
 
@@ -338,7 +197,7 @@ def sso_name(keyed: DataFrame, layout: SurveyLayout) -> Column:
     """The first of the layout's name columns that names something (ZTF writes the string "null")."""
     names = []
     for path in layout.sso_name_paths:
-        if _has(keyed.schema, path):
+        if has_column(keyed.schema, path):
             name = F.trim(F.col(path))
             names.append(F.when(name.isNotNull() & ~F.lower(name).isin("", "null", "none", "nan"), name))
     return F.coalesce(*names) if names else F.lit(None).cast("string")
@@ -362,13 +221,13 @@ def sso_index_cells(keyed: DataFrame, layout: SurveyLayout = ZTF_LAYOUT) -> Data
 def history_cells(keyed: DataFrame, layout: SurveyLayout = ZTF_LAYOUT) -> DataFrame:
     """`objectId_jd_candid`, one row per alert with a history: its points as one JSON array cell."""
     plan = history_plan(keyed.schema, layout)
-    names = [f.name for f in _point_fields(keyed.schema)]
+    names = [f.name for f in point_fields(keyed.schema)]
     if not names:
         return _none(keyed, plan)
     history = F.col(HISTORY_COLUMNS[0])
     rows = _keyed(keyed).where(F.size(history) > 0)  # size is -1 for a null history
-    rows = rows.withColumn(_HISTORY, F.transform(history, lambda p: F.struct(*[p[n].alias(n) for n in names])))
-    return rows_of(rows, F.col(_MAIN), plan)
+    rows = rows.withColumn(HISTORY_POINTS, F.transform(history, lambda p: F.struct(*[p[n].alias(n) for n in names])))
+    return rows_of(rows, F.col(MAIN_KEY), plan)
 
 
 #: A survey's own table: (its cells from the keyed alerts, its plan from the keyed schema).
@@ -410,14 +269,6 @@ def latest_tables(tables: ArchiveTables) -> dict[str, bytes]:
 # ----------------------------------------------------------------------------------------- schema rows
 
 
-def _types(plan: Sequence[Cell]) -> dict[bytes, bytes]:
-    return {c.name.encode(): c.dtype.simpleString().encode() for c in plan}
-
-
-def _keyed_schema(schema: T.StructType) -> T.StructType:
-    """The schema `with_keys` gives (the helper columns the plans read)."""
-    extra = [(_VERSION, T.StringType()), (_MAIN, T.StringType()), (_OBJECT, T.StringType())]
-    return T.StructType([*schema.fields, *(T.StructField(n, t) for n, t in extra)])
 
 
 def schema_cells(schema: T.StructType, tables: ArchiveTables) -> dict[str, dict[bytes, bytes]]:
@@ -426,11 +277,11 @@ def schema_cells(schema: T.StructType, tables: ArchiveTables) -> dict[str, dict[
     `schema` is the input's (the science alerts); the archive version column is added as `with_keys` does.
     """
     layout = tables.layout
-    keyed = _keyed_schema(schema)
-    index = _types(index_plan(keyed, layout))
-    out = {tables.main: _types(main_plan(keyed, layout)), tables.cutouts: _types(cutout_plan(keyed, layout))}
+    keyed = keyed_schema(schema)
+    index = plan_types(index_plan(keyed, layout))
+    out = {tables.main: plan_types(main_plan(keyed, layout)), tables.cutouts: plan_types(cutout_plan(keyed, layout))}
     out.update({name: dict(index) for name in tables.indexes})
     for name, suffix in zip(tables.extra, layout.extra_tables, strict=True):
-        out[name] = _types(_extra(suffix)[1](keyed, layout))
+        out[name] = plan_types(_extra(suffix)[1](keyed, layout))
     out[tables.statistics] = {k.encode(): v.encode() for k, v in statistics_types(layout).items()}
     return out
