@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import TopicPartition
+from delivery import lake_config, run
 from enriched_alerts import read_science, science_lake  # noqa: F401  (session fixture)
 from pyspark.sql import SparkSession
 
@@ -32,8 +32,6 @@ from fink_client.sink import read_alerts
 from fink_common.kafka import delete_topics, make_consumer
 from fink_common.testing import unique_name
 from fink_distribution.config import DistributionConfig
-from fink_distribution.config import load_config as distribution_config
-from fink_distribution.job import start
 
 CUTOUTS = ("cutoutScience", "cutoutTemplate", "cutoutDifference")
 CANDIDATE_FIELDS = ("jd", "magpsf", "sigmapsf", "fid", "ra", "dec")
@@ -58,23 +56,10 @@ def published(
     science_lake: Path,  # noqa: F811
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Published]:
-    lake = tmp_path_factory.mktemp("client_lake")
-    shutil.copytree(science_lake / "science", lake / "science")
-    env = {
-        "FINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "FINK_DATA_DIR": str(lake),
-        "FINK_AVAILABLE_NOW": "true",
-        "FINK_TOPIC_PREFIX": unique_name("fink_client") + "_",
-    }
-    config = distribution_config(env)
+    config = lake_config(kafka_bootstrap, science_lake / "science", tmp_path_factory.mktemp("client"), "fink_client")
     try:
-        query, sink = start(config, spark)
-        try:
-            query.awaitTermination(timeout=600)
-            assert query.exception() is None
-        finally:
-            sink.close()
-        rows = {r["candid"]: r for r in read_science(lake).to_pylist()}
+        run(spark, config)
+        rows = {r["candid"]: r for r in read_science(config.lake.root).to_pylist()}
         counts = {topic: committed_messages(kafka_bootstrap, topic) for topic in config.topics.values()}
         assert sum(1 for n in counts.values() if n > 0) >= 3, counts
         yield Published(config, rows, counts)

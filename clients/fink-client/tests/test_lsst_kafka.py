@@ -8,7 +8,6 @@ code) and saves Avro or parquet files whose int64 ids are the science rows' own,
 from __future__ import annotations
 
 import math
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from delivery import lake_config, run
 from lsst_alerts import lsst_science_lake  # noqa: F401  (session fixture)
 from pyspark.sql import SparkSession
 
@@ -31,8 +31,6 @@ from fink_client.sink import read_alerts
 from fink_common.kafka import FINGERPRINT_HEADER, delete_topics
 from fink_common.testing import unique_name
 from fink_distribution.config import DistributionConfig
-from fink_distribution.config import load_config as distribution_config
-from fink_distribution.job import start
 from fink_distribution.wire import decode_value
 
 _MJD_ZERO = datetime(1858, 11, 17, tzinfo=UTC)  # MJD 0
@@ -53,24 +51,10 @@ def published(
     lsst_science_lake: Path,  # noqa: F811
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Published]:
-    lake = tmp_path_factory.mktemp("client_lsst_lake")
-    shutil.copytree(lsst_science_lake / "science", lake / "science")
-    env = {
-        "FINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "FINK_DATA_DIR": str(lake),
-        "FINK_AVAILABLE_NOW": "true",
-        "FINK_SURVEY": "lsst",
-        "FINK_TOPIC_PREFIX": unique_name("fink_client_lsst") + "_",
-    }
-    config = distribution_config(env)
+    config = lake_config(kafka_bootstrap, lsst_science_lake / "science", tmp_path_factory.mktemp("client_lsst"), "fink_client_lsst", FINK_SURVEY="lsst")
     try:
-        query, sink = start(config, spark)
-        try:
-            query.awaitTermination(timeout=600)
-            assert query.exception() is None
-        finally:
-            sink.close()
-        rows = {r["diaSourceId"]: r for r in pq.read_table(lake / "science").to_pylist()}
+        run(spark, config)
+        rows = {r["diaSourceId"]: r for r in pq.read_table(config.lake.science).to_pylist()}
         schemas = {m.key.decode(): m.value.decode() for m in read_topic(kafka_bootstrap, config.schema_topic)}
         sent: dict[str, list[int]] = {}
         for topic in config.topics.values():

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from archive_env import private_archive
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
@@ -25,9 +26,7 @@ from fink_api import __version__
 from fink_api.__main__ import main
 from fink_api.app import create_app
 from fink_api.archive import Archive
-from fink_archive.config import load_config
 from fink_archive.job import start
-from fink_archive.store import ArchiveStore
 from fink_archive.tables import ArchiveTables, jd_key
 from fink_common.hbase import HBaseClient
 from fink_common.testing import unique_name
@@ -45,26 +44,14 @@ class Filled:
 
 @pytest.fixture(scope="module")
 def filled(spark: SparkSession, science_lake: Path, hbase_client: HBaseClient) -> Iterator[Filled]:  # noqa: F811
-    prefix = unique_name("it_api")
-    config = load_config(
-        {
-            "FINK_HBASE_THRIFT": f"{hbase_client.config.host}:{hbase_client.config.port}",
-            "FINK_HBASE_TABLE_PREFIX": prefix,
-            "FINK_DATA_DIR": str(science_lake),
-            "FINK_AVAILABLE_NOW": "true",
-        }
-    )
-    client = HBaseClient(replace(hbase_client.config, table_prefix=prefix))
-    store = ArchiveStore(client, config.tables)
-    try:
+    with private_archive(hbase_client, science_lake, "it_api") as (config, store):
         query, _ = start(config, spark)
         query.awaitTermination(timeout=600)
         assert query.exception() is None
         rows = {r["candid"]: r for r in read_science(science_lake).to_pylist()}  # 300 rows, 297 distinct
-        archive = Archive(client, config.tables)
-        yield Filled(TestClient(create_app(archive, version=__version__)), archive, list(rows.values()), prefix)
-    finally:
-        store.delete_tables()
+        archive = Archive(store.client, config.tables)
+        app = TestClient(create_app(archive, version=__version__))
+        yield Filled(app, archive, list(rows.values()), store.client.config.table_prefix)
 
 
 def _ok(filled: Filled, url: str, **params: Any) -> Any:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from archive_env import private_archive
 from fastapi.testclient import TestClient
 from lsst_alerts import lsst_science_lake  # noqa: F401  (session fixture)
 from pyspark.sql import SparkSession
@@ -22,11 +23,8 @@ from fink_api.__main__ import main
 from fink_api.app import create_app
 from fink_api.archives import open_archive
 from fink_api.lsst import LsstArchive
-from fink_archive.config import load_config
 from fink_archive.job import start
-from fink_archive.store import ArchiveStore
 from fink_common.hbase import HBaseClient
-from fink_common.testing import unique_name
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -41,28 +39,15 @@ class Filled:
 
 @pytest.fixture(scope="module")
 def filled(spark: SparkSession, lsst_science_lake: Path, hbase_client: HBaseClient) -> Iterator[Filled]:  # noqa: F811
-    prefix = unique_name("it_lsst_api")
-    config = load_config(
-        {
-            "FINK_SURVEY": "lsst",
-            "FINK_HBASE_THRIFT": f"{hbase_client.config.host}:{hbase_client.config.port}",
-            "FINK_HBASE_TABLE_PREFIX": prefix,
-            "FINK_DATA_DIR": str(lsst_science_lake),
-            "FINK_AVAILABLE_NOW": "true",
-        }
-    )
-    client = HBaseClient(replace(hbase_client.config, table_prefix=prefix))
-    store = ArchiveStore(client, config.tables)
-    try:
+    with private_archive(hbase_client, lsst_science_lake, "it_lsst_api", FINK_SURVEY="lsst") as (config, store):
         query, _ = start(config, spark)
         query.awaitTermination(timeout=600)
         assert query.exception() is None
         alerts = [a | {"night": str(a["night"])} for a in pq.read_table(lsst_science_lake / "science").to_pylist()]
-        archive = open_archive(client, config.tables)
+        archive = open_archive(store.client, config.tables)
         assert isinstance(archive, LsstArchive)
-        yield Filled(TestClient(create_app(archive, version=__version__)), archive, alerts, prefix)
-    finally:
-        store.delete_tables()
+        app = TestClient(create_app(archive, version=__version__))
+        yield Filled(app, archive, alerts, store.client.config.table_prefix)
 
 
 def _ok(filled: Filled, url: str, **params: Any) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,29 +12,22 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from archive_env import private_archive
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fink_archive import __version__
-from fink_archive.config import ArchiveConfig, load_config
+from fink_archive.cells import decode_cells, schema_types
+from fink_archive.config import ArchiveConfig
 from fink_archive.expected import expected_rowkeys, expected_statistics, source_columns
 from fink_archive.job import BatchSink, start
 from fink_archive.statistics import NightStatistics
 from fink_archive.store import ArchiveStore
-from fink_archive.tables import (
-    decode_cells,
-    jd_key,
-    main_rowkey,
-    object_prefix,
-    parse_main_rowkey,
-    schema_rowkey,
-    schema_types,
-)
+from fink_archive.tables import jd_key, main_rowkey, object_prefix, parse_main_rowkey, schema_rowkey
 from fink_common.datasets import sample_files
 from fink_common.hbase import HBaseClient
 from fink_common.lake import write_batch
 from fink_common.night import SITE_LONGITUDES
-from fink_common.testing import unique_name
 from fink_raw2science.science import resolve_modules
 from fink_raw2science.science.adapter import apply_modules
 from fink_stream2raw.transform import decode_messages, raw_rows, stamp
@@ -84,22 +76,9 @@ def expected(spark: SparkSession, lake: Path) -> pd.DataFrame:
 
 @pytest.fixture()
 def archive(hbase_client: HBaseClient, lake: Path) -> Iterator[tuple[ArchiveConfig, ArchiveStore]]:
-    prefix = unique_name("it_archive")
-    config = load_config(
-        {
-            "FINK_HBASE_THRIFT": f"{hbase_client.config.host}:{hbase_client.config.port}",
-            "FINK_HBASE_TABLE_PREFIX": prefix,
-            "FINK_DATA_DIR": str(lake),
-            "FINK_MAX_FILES_PER_TRIGGER": "1",
-            "FINK_AVAILABLE_NOW": "true",
-        }
-    )
-    store = ArchiveStore(HBaseClient(replace(hbase_client.config, table_prefix=prefix)), config.tables)
-    try:
+    with private_archive(hbase_client, lake, "it_archive", FINK_MAX_FILES_PER_TRIGGER="1") as (config, store):
         yield config, store
-    finally:
-        store.delete_tables()
-        assert not store.client.tables()
+    assert not store.client.tables()
 
 
 def _run(spark: SparkSession, config: ArchiveConfig) -> dict[str, int]:

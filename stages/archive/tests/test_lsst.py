@@ -9,21 +9,22 @@ on 15 characters).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from archive_env import private_archive
 from lsst_alerts import lsst_science_lake  # noqa: F401  (session fixture)
 from pyspark.sql import SparkSession
 
 from fink_archive import __version__
-from fink_archive.config import ArchiveConfig, load_config
+from fink_archive.cells import decode_cells, schema_types
+from fink_archive.config import ArchiveConfig
 from fink_archive.expected import expected_rowkeys, expected_statistics
 from fink_archive.job import BatchSink, start
 from fink_archive.store import ArchiveStore, newer_rows
-from fink_archive.tables import decode_cells, schema_rowkey, schema_types
+from fink_archive.tables import schema_rowkey
 from fink_common.hbase import HBaseClient
 from fink_common.testing import unique_name
 
@@ -80,22 +81,8 @@ def _expected(alerts: list[dict[str, Any]]) -> dict[str, set[str]]:
 
 @pytest.fixture()
 def archive(hbase_client: HBaseClient, lake: Path) -> Iterator[tuple[ArchiveConfig, ArchiveStore]]:
-    prefix = unique_name("it_lsst_archive")
-    config = load_config(
-        {
-            "FINK_SURVEY": "lsst",
-            "FINK_HBASE_THRIFT": f"{hbase_client.config.host}:{hbase_client.config.port}",
-            "FINK_HBASE_TABLE_PREFIX": prefix,
-            "FINK_DATA_DIR": str(lake),
-            "FINK_MAX_FILES_PER_TRIGGER": "1",
-            "FINK_AVAILABLE_NOW": "true",
-        }
-    )
-    store = ArchiveStore(HBaseClient(replace(hbase_client.config, table_prefix=prefix)), config.tables)
-    try:
-        yield config, store
-    finally:
-        store.delete_tables()
+    with private_archive(hbase_client, lake, "it_lsst_archive", FINK_SURVEY="lsst", FINK_MAX_FILES_PER_TRIGGER="1") as made:
+        yield made
 
 
 def _keys(store: ArchiveStore, table: str) -> set[str]:
