@@ -89,10 +89,12 @@ class InputBuilder:
     driver_memory: str
     timeout_s: float
     refresh: bool = False
+    survey: str = "ztf"
 
     def dataset(self, name: str) -> CachedDataset:
         """The cached dataset `name`, made first if missing (and its own input before it)."""
-        cached = CachedDataset(name, self.work_dir / "lakes" / f"{name}-n{self.n}-s{self.seed}")
+        tag = "" if self.survey == "ztf" else f"{self.survey}-"
+        cached = CachedDataset(name, self.work_dir / "lakes" / f"{name}-{tag}n{self.n}-s{self.seed}")
         if cached.ready and not self.refresh:
             return cached
         stage, upstream = _MADE_BY[name]
@@ -102,7 +104,7 @@ class InputBuilder:
         build = Path(tempfile.mkdtemp(prefix=f"build-{name}-", dir=self.work_dir))
         try:
             names = Names(
-                self.bootstrap, self.thrift, build / "lake", unique_name("bench_input"), "unused_", "unused"
+                self.bootstrap, self.thrift, build / "lake", unique_name("bench_input"), "unused_", "unused", self.survey
             )
             env = alone_env(names, driver_memory=self.driver_memory)
             if source is None:

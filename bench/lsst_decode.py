@@ -37,7 +37,7 @@ from fink_common.datasets import sample_files
 from fink_common.surveys import DecodeSettings, get_survey
 from fink_stream2raw.writer import raw_file_schema
 
-__all__ = ["main"]
+__all__ = ["bare_decode_rate", "main"]
 
 HEAVY_MIN_HISTORY = 300
 
@@ -70,6 +70,23 @@ def _time(work: Callable[[], int]) -> dict[str, float]:
     n = work()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     return {"alerts": n, "seconds": round(wall, 3), "alerts_per_s": round(n / wall, 1), "cpu_ms_per_alert": round(1e3 * cpu / n, 3)}
+
+
+def bare_decode_rate(alerts: Path) -> dict[str, float]:
+    """Baseline (a) on the very messages of a generated Rubin workload (one Confluent-framed file per alert):
+    every file read and decoded once by bare fastavro, in this process (one thread); alerts/s and CPU ms."""
+    from fink_datasim.framing import alert_files
+
+    values = [path.read_bytes() for path in alert_files(alerts)]
+    bare = _bare()
+    bare(values[0])  # the schema parsed outside the clock
+
+    def run() -> int:
+        for value in values:
+            bare(value)
+        return len(values)
+
+    return {**_time(run), "mean_message_kB": round(sum(map(len, values)) / len(values) / 1e3, 1)}
 
 
 def _measure(values: list[bytes], n: int, out_dir: Path) -> dict[str, dict[str, float]]:

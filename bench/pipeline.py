@@ -65,20 +65,27 @@ def stage_rows(broker: Broker, progress: Progress, finished: dict[str, Batch | N
                 "busy_s": round(sum(b.seconds for b in batches), 2),
                 "alerts": progress.total(stage),
                 "peak_tree_rss_mb": memory[stage]["peak_tree_rss_mb"],
+                "cpu_s": memory[stage].get("cpu_s_process_tree"),
                 "peak_rss_mb_by_process_name": memory[stage]["peak_rss_mb_by_process_name"],
             }
         )
     return rows
 
 
+def _per_alert(cpu_s: float | None, alerts: int) -> float | None:
+    return round(1e3 * cpu_s / alerts, 2) if cpu_s is not None and alerts else None
+
+
 def render(result: dict[str, Any]) -> str:
     header = ["stage", "query started (s after launch)", "first micro-batch (s)", "finished (s)", "micro-batches",
-              "busy s", "alerts in", "peak RSS MB"]  # fmt: skip
+              "busy s", "alerts in", "CPU ms per alert", "peak RSS MB"]  # fmt: skip
     rows = [
         (r["stage"], r["starting_s_after_launch"], r["first_batch_start_s"], r["finished_s"], r["micro_batches"],
-         r["busy_s"], r["alerts"], r["peak_tree_rss_mb"])
+         r["busy_s"], r["alerts"], _per_alert(r.get("cpu_s"), r["alerts"]), r["peak_tree_rss_mb"])
         for r in result["stages"]
     ]  # fmt: skip
+    cpu = [r.get("cpu_s") for r in result["stages"]]
+    total_cpu = _per_alert(sum(cpu), result["n"]) if all(c is not None for c in cpu) else None  # type: ignore[arg-type]
     overall, launch = result["overall"], result["since_launch"]
     lines = [
         f"{result.get('survey', 'ztf').upper()}, N = {result['n']:,}, trigger every {result['trigger_seconds']:g} s; times in s after the start of the first "
@@ -88,6 +95,7 @@ def render(result: dict[str, Any]) -> str:
            f"{launch['elapsed_s']:,.1f} s after the processes were launched: {launch['alerts_per_s']:,.1f} alerts/s"
            if result["complete"] else f"NO (timed out after {result['timeout_s']:.0f} s)"),
         f"peak RSS, all four trees together (sum of the per-stage peaks): {result['peak_rss_mb_sum']:,.0f} MB",
+        f"CPU of the four stages' process trees (JVM start-up included; Kafka and HBase not counted): {total_cpu or '-'} ms per alert",
     ]  # fmt: skip
     return markdown_table(header, rows) + "\n\n" + "\n".join(f"- {line}" for line in lines)
 

@@ -1,6 +1,6 @@
 """One stage alone: sustained throughput on a pre-filled input, with the real job, Spark, Kafka, HBase and lake.
 
-    bench/run.sh bench/stage_throughput.py --stage stream2raw|raw2science|distribution|archive [--n 10000]
+    bench/run.sh bench/stage_throughput.py --stage stream2raw|raw2science|distribution|archive [--n 10000] [--survey lsst]
 
 The stage runs as `python -m fink_<stage>` (Spark local[2], FINK_AVAILABLE_NOW=true: it processes what its
 input holds in micro-batches, then stops) with unique topic names, HBase table prefix and a fresh lake, and is
@@ -12,7 +12,10 @@ timed from its own JSON `micro-batch` log lines. Its input:
 
 The memory of the stage's process tree is sampled from /proc while it runs. Ratios: stream2raw and raw2science
 to baseline (a) `a_fastavro_pyarrow`, distribution to (b) `b_kafka_consumer` (bench/results/baselines.json),
-archive to (c) `c_hbase_put_same_rows`, measured right after the stage (see hbase_tables.py). Everything the
+archive to (c) `c_hbase_put_same_rows`, measured right after the stage (see hbase_tables.py). With `--survey lsst`
+the alerts are datasim's Rubin 11.0 ones (Confluent framing), every stage runs with FINK_SURVEY=lsst, and each
+stage is compared with a bare fastavro decode of the same messages (`lsst_decode.bare_decode_rate`, one thread,
+measured in the same run). The CPU time of the stage's process tree (JVM start-up included) is given per alert. Everything the
 run made (topic, filter topics, tables, lake, logs) is removed at the end unless --keep; the cached inputs stay.
 """
 
@@ -39,6 +42,7 @@ from benchlib import (
 from events import STAGES, throughput
 from hbase_tables import BASELINE_C, copy_rows, drop_tables
 from lakes import INPUT_OF, InputBuilder
+from lsst_decode import bare_decode_rate
 from stage import Names, StageRun, alone_env, run_alone
 from topics import DistributionTopics, drop_topics, replayed
 
@@ -67,7 +71,7 @@ def baseline_rate(path: Path, name: str, keys: tuple[str, ...] = ("alerts_per_s"
 
 def measure(args: argparse.Namespace, names: Names, scratch: Path) -> tuple[StageRun, dict[str, Any], int]:
     """Prepare the stage's input, run it alone; returns the run, a description of the input and the alerts expected."""
-    alerts = workload(args.n, args.seed, args.work_dir)
+    alerts = workload(args.n, args.seed, args.work_dir, survey=args.survey)
     env = alone_env(
         names,
         driver_memory=args.driver_memory,
@@ -84,7 +88,7 @@ def measure(args: argparse.Namespace, names: Names, scratch: Path) -> tuple[Stag
         return run, described, sent.sent
     builder = InputBuilder(
         alerts, args.n, args.seed, args.work_dir, args.bootstrap, args.thrift, args.driver_memory, args.timeout,
-        refresh=args.refresh_inputs,
+        refresh=args.refresh_inputs, survey=args.survey,
     )  # fmt: skip
     dataset = builder.dataset(INPUT_OF[args.stage])
     dataset.link_into(names.lake)
@@ -105,7 +109,7 @@ def render(result: dict[str, Any]) -> str:
         )
         if t.get(key)
     ]
-    table = markdown_table([f"{stage}, local[2]", "alerts/s", "MB/s of input", "elapsed s"], rows)
+    table = markdown_table([f"{stage} ({result.get('survey', 'ztf').upper()}), local[2]", "alerts/s", "MB/s of input", "elapsed s"], rows)
     base = result["baseline"]
     ratio = result["ratio_to_baseline"]
     lines = [
@@ -115,6 +119,8 @@ def render(result: dict[str, Any]) -> str:
         "stage totals: " + ", ".join(f"{k} {v}" for k, v in result["stage_totals"].items() if k != "event"),
         f"peak RSS of the process tree (sampled): {mem['peak_tree_rss_mb']:,.0f} MB; per process: "
         + ", ".join(f"{k} {v:,.0f} MB" for k, v in mem["peak_rss_mb_by_process_name"].items()),
+        f"CPU of the process tree: {result.get('cpu_ms_per_alert') or '-'} ms per alert (baseline: "
+        f"{base.get('cpu_ms_per_alert') or '-'})",
         f"sustained / baseline {base['name']} ({base['alerts_per_s'] or '-'} alerts/s): "
         + (f"{ratio:.2f} (per core of local[2]: {ratio / 2:.2f})" if ratio is not None else "- (no baseline)"),
     ]
@@ -132,10 +138,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--refresh-inputs", action="store_true", help="remake the cached raw/science lakes")
     parser.add_argument("--skip-baseline-c", action="store_true", help="archive: do not measure baseline (c)")
     parser.add_argument("--baselines", type=Path, default=RESULTS_DIR / "baselines.json")
+    parser.add_argument("--survey", choices=["ztf", "lsst"], default="ztf", help="the alerts and FINK_SURVEY (default ztf)")
     add_common_args(parser, out=RESULTS_DIR / "stage_<stage>.json")
     args = parser.parse_args()
     if args.out.name == "stage_<stage>.json":
-        args.out = RESULTS_DIR / f"stage_{args.stage}.json"
+        tag = "" if args.survey == "ztf" else f"_{args.survey}"
+        args.out = RESULTS_DIR / f"stage_{args.stage}{tag}.json"
     return args
 
 
@@ -144,12 +152,16 @@ def main() -> int:
     args.work_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"{args.stage}-", dir=args.work_dir))
     unique = unique_name(f"bench_{args.stage}")
-    names = Names(args.bootstrap, args.thrift, scratch / "lake", unique, f"{unique}_", unique)
+    names = Names(args.bootstrap, args.thrift, scratch / "lake", unique, f"{unique}_", unique, args.survey)
     topics = DistributionTopics.of(alone_env(names, driver_memory=args.driver_memory))
     base_c: dict[str, Any] | None = None
+    bare: dict[str, float] | None = None
     try:
         run, described, expected = measure(args, names, scratch)
-        if run.returncode == 0 and args.stage == "archive" and not args.skip_baseline_c:
+        if args.survey == "lsst":
+            print("baseline: a bare fastavro decode of the same Rubin messages", file=sys.stderr)
+            bare = bare_decode_rate(workload(args.n, args.seed, args.work_dir, survey=args.survey))
+        if run.returncode == 0 and args.stage == "archive" and not args.skip_baseline_c and args.survey == "ztf":
             print("baseline (c): putting the same rows again with one happybase client", file=sys.stderr)
             base_c = copy_rows(args.thrift, names.table_prefix, f"{unique}_c", alerts=expected)
     finally:
@@ -164,15 +176,17 @@ def main() -> int:
     stats = throughput(args.stage, run.events, run.wall_s, described["bytes"])
     if stats["alerts"] != expected:
         raise SystemExit(f"{args.stage} took in {stats['alerts']} of {expected} alerts; logs in {scratch}")
-    base_name = BASELINE_OF[args.stage]
-    base = base_c["alerts_per_s"] if base_c else baseline_rate(args.baselines, base_name)
-    others = {
+    base_name = "bare_fastavro_same_messages" if bare else BASELINE_OF[args.stage]
+    base = bare["alerts_per_s"] if bare else base_c["alerts_per_s"] if base_c else baseline_rate(args.baselines, base_name)
+    others = {} if bare else {
         label: baseline_rate(args.baselines, name, keys) for label, name, keys in OTHER_RATIOS.get(args.stage, [])
-    }
+    }  # fmt: skip
+    cpu_s = run.memory.get("cpu_s_process_tree")
     sustained = stats["sustained"]["alerts_per_s"]
     result = {
         "machine": machine_info(),
         "stage": args.stage,
+        "survey": args.survey,
         "n": args.n,
         "seed": args.seed,
         "spark_master": "local[2]",
@@ -183,7 +197,9 @@ def main() -> int:
         "throughput": stats,
         "stage_totals": {k: v for k, v in run.stopped.items() if k not in ("event", "timestamp", "level", "stage", "version")},
         "memory": run.memory,
-        "baseline": {"name": base_name, "alerts_per_s": base, "file": None if base_c else str(args.baselines)},
+        "cpu_ms_per_alert": round(1e3 * cpu_s / expected, 2) if cpu_s and expected else None,
+        "baseline": {"name": base_name, "alerts_per_s": base, "file": None if base_c or bare else str(args.baselines),
+                     "cpu_ms_per_alert": bare["cpu_ms_per_alert"] if bare else None},  # fmt: skip
         "baseline_c": base_c,
         "ratio_to_baseline": round(sustained / base, 3) if base else None,
         "other_ratios": {label: round(sustained / rate, 3) if rate else None for label, rate in others.items()},
