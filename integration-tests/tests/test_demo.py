@@ -1,5 +1,6 @@
-"""The demo path end to end on the real services: the 300 real ZTF 4.02 alerts, then ZTF and Rubin side by side
-(`--survey all`), each with an exact reconciliation of every sink."""
+"""The demo path end to end on the real services: the 300 real ZTF 4.02 alerts, Rubin's 39 real wire messages
+(what the compose stack replays), then ZTF and Rubin side by side (`--survey all`), each with an exact
+reconciliation of every sink."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from fink_cli.api import ApiProcess
 from fink_cli.demo import DemoOptions, run_demo
-from fink_common.datasets import sample_dir
+from fink_common.datasets import datasim_dir, sample_dir
 from fink_common.hbase import HBaseClient
 
 
@@ -80,6 +81,44 @@ def test_demo_reconciles_the_real_alerts_exactly(kafka_bootstrap: str, hbase_cli
     for table in hbase_client.tables():  # the run's own tables
         if table.startswith(f"it{ns}_"):
             hbase_client.delete_table(table)
+
+
+def test_demo_reconciles_rubins_wire_messages_exactly(kafka_bootstrap: str, hbase_client: HBaseClient, tmp_path: Path) -> None:
+    """Every message of `lsst_wire` (9.0, 10.0, 11.0 and one synthetic test alert per schema 7.0 ... 11.1), as
+    `docker compose up` replays them. The test alert is associated with no object (diaObjectId and ssObjectId
+    both 0) and comes under 9.0, 10.0, 11.0 and 11.1 with one diaSourceId: one science alert, three duplicates,
+    which the archive cannot key: the report says so, and the statistics hold no row for its night."""
+    ns = uuid.uuid4().hex[:8]
+    report_path = tmp_path / "report.json"
+    opts = DemoOptions(
+        repo=Path(os.environ["FINK_REPO_ROOT"]), state=tmp_path / "state", alerts=datasim_dir() / "lsst_wire", n=0,
+        seed=0, rate=0.0, timeout_s=900.0, report_json=report_path, bootstrap=kafka_bootstrap,
+        input_topic=f"ztf_it{ns}_programid1", lsst_input_topic=f"lsst_it{ns}_alerts_v11", topic_prefix=f"fink_it{ns}_",
+        table_prefix=f"it{ns}", api_port=None, surveys=("lsst",),
+    )  # fmt: skip
+    try:
+        code = run_demo(opts)
+        report = json.loads(report_path.read_text())
+        failed = [c for c in report["checks"] if not c["ok"]]
+        assert code == 0 and report["ok"] and not failed, failed
+        # 39 messages: 6 of schemas 7.x/8.0 quarantined; 33 decoded, 14 distinct real alerts twice (10.0, 11.0)
+        # and the 9.0 one; the test alert four times
+        assert report["totals"] == {
+            "received": 39, "raw": 33, "quarantined": 6, "duplicates": 17, "science": 16, "rejected": 0,
+        }  # fmt: skip
+        unkeyed = [c for c in report["checks"] if "without an object id" in c["detail"]]
+        assert len(unkeyed) == 1 and "1 without an object id, not archived: [1231321321]" in unkeyed[0]["detail"]
+        night = unkeyed[0]["name"].split(":")[0]
+        assert report["nights"][night] | {"received": 0} == {
+            "received": 0, "raw": 4, "quarantined": 0, "duplicates": 3, "science": 1, "rejected": 0, "hbase_main": 0,
+        }  # fmt: skip
+        tables = report["hbase_tables"]
+        assert tables["lsst"] == tables["lsst.cutouts"] == tables["lsst.jd"] == 15
+        assert tables["lsst.statistics"] == len([n for n, v in report["nights"].items() if v["hbase_main"] > 0])
+    finally:
+        for table in hbase_client.tables():
+            if table.startswith(f"it{ns}_"):
+                hbase_client.delete_table(table)
 
 
 def test_demo_runs_both_surveys_at_once_exactly(kafka_bootstrap: str, hbase_client: HBaseClient, tmp_path: Path) -> None:

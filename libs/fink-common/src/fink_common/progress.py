@@ -8,13 +8,29 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from pyspark.sql.streaming import StreamingQueryListener
 
 from fink_common.logging import get_logger
 
-__all__ = ["ProgressListener", "dropped_duplicates"]
+__all__ = ["ProgressListener", "dropped_duplicates", "executed_batches"]
+
+
+def executed_batches(reports: Iterable[Any]) -> list[dict[str, Any]]:
+    """The progress reports of the micro-batches that ran, one per batch id, oldest first.
+
+    `StreamingQuery.recentProgress` also holds the reports of idle triggers (no new data, nothing run: no
+    `addBatch` duration), and those repeat the state operators' metrics of the last batch that ran: summing
+    every report counts that batch's dropped duplicates again for each idle trigger.
+    """
+    out: dict[Any, dict[str, Any]] = {}
+    for report in reports:
+        progress = report if isinstance(report, dict) else json.loads(report.json)
+        if "addBatch" in progress.get("durationMs", {}):
+            out.setdefault(progress.get("batchId"), progress)
+    return list(out.values())
 
 
 def dropped_duplicates(progress: dict[str, Any]) -> int:

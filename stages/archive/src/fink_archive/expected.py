@@ -32,7 +32,7 @@ from fink_archive.tables import (
     time_rowkey,
 )
 
-__all__ = ["expected_rowkeys", "expected_statistics", "source_columns"]
+__all__ = ["archive_key", "expected_rowkeys", "expected_statistics", "key_columns", "source_columns"]
 
 Alert = Mapping[str, Any]
 _UNNAMED = ("", "null", "none", "nan")
@@ -74,6 +74,23 @@ def _time(value: Any) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def archive_key(alert: Alert, layout: SurveyLayout) -> tuple[str, int, float] | None:
+    """(object, alert id, time) of an alert's keys, or None when it lacks one of them: the archive leaves such
+    an alert out of every table (and of the statistics) and counts it (`alerts_without_key` in its log). A Rubin
+    alert associated with neither a diaObject nor a solar-system object (both ids 0: Rubin's synthetic test
+    alerts) is one."""
+    object_id, alert_id = _object(alert, layout), alert.get(layout.alert_column)
+    time = _time(_at(alert, layout.time_column))
+    if object_id is None or alert_id is None or time is None:
+        return None
+    return object_id, int(alert_id), time
+
+
+def key_columns(layout: SurveyLayout) -> list[str]:
+    """The top-level columns `archive_key` reads, and the night."""
+    return list(dict.fromkeys([*layout.object_columns, layout.alert_column, layout.time_column.split(".")[0], "night"]))
 
 
 def _float(value: Any) -> float:
@@ -136,10 +153,10 @@ def expected_rowkeys(tables: ArchiveTables, alerts: Iterable[Alert]) -> dict[str
     dec = np.array([_float(_at(a, layout.dec_column)) for a in rows], dtype=np.float64)
     pixels = sky_pixels(ra, dec) if rows else np.array([], dtype=np.int64)
     for alert, pixel in zip(rows, pixels, strict=True):
-        object_id, alert_id = _object(alert, layout), alert.get(layout.alert_column)
-        time = _time(_at(alert, layout.time_column))
-        if object_id is None or alert_id is None or time is None:
+        key = archive_key(alert, layout)
+        if key is None:
             continue  # no key: the archive leaves it out and says how many
+        object_id, alert_id, time = key
         main = main_rowkey(object_id, time, alert_id, salted=layout.salted).encode()
         out[tables.main].add(main)
         out[tables.cutouts].add(main)
@@ -164,9 +181,10 @@ def expected_statistics(tables: ArchiveTables, alerts: Iterable[Alert]) -> dict[
     object_q, time_q, band_q = layout.statistics_qualifiers
     per_night: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for alert in alerts:
-        object_id, time = _object(alert, layout), _time(_at(alert, layout.time_column))
-        if object_id is None or alert.get(layout.alert_column) is None or time is None or not alert.get("night"):
+        key = archive_key(alert, layout)
+        if key is None or not alert.get("night"):
             continue
+        object_id, _, time = key
         per_night[str(alert["night"])].append({
             "night": str(alert["night"]), object_q: object_id, time_q: repr(time),
             band_q: _at(alert, layout.band_column), "classification": alert.get("classification"),

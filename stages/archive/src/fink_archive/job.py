@@ -45,7 +45,7 @@ class BatchSink:
         summary = keyed.agg(
             F.count("*").alias("alerts"),
             F.count_if(~has_key()).alias("unkeyed"),
-            F.collect_set("night").alias("nights"),
+            F.collect_set(F.when(has_key(), F.col("night"))).alias("nights"),  # the nights of the keyed alerts
         ).first()
         assert summary is not None  # a global aggregate always has one row
         written = write_cells(archive_cells(keyed, tables), self.config.hbase, latest=latest_tables(tables))

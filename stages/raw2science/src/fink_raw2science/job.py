@@ -10,7 +10,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from fink_common.lake import stream_source, write_batch
 from fink_common.logging import get_logger
-from fink_common.progress import ProgressListener, dropped_duplicates
+from fink_common.progress import ProgressListener, dropped_duplicates, executed_batches
 from fink_common.spark import build_spark_session
 from fink_common.streaming import start_foreach_batch
 from fink_raw2science import STAGE, __version__
@@ -70,8 +70,9 @@ class BatchSink:
 
 
 def duplicates_dropped(query: StreamingQuery) -> int:
-    """Duplicates dropped by the deduplication operator over the query's recent progress reports."""
-    return sum(dropped_duplicates(p) for p in query.recentProgress)
+    """Duplicates dropped by the deduplication operator over the query's recent progress reports (each
+    micro-batch that ran counted once; Spark keeps the last `spark.sql.streaming.numRecentProgressUpdates`)."""
+    return sum(dropped_duplicates(p) for p in executed_batches(query.recentProgress))
 
 
 def start(config: Raw2ScienceConfig, spark: SparkSession | None = None) -> tuple[StreamingQuery, BatchSink]:
