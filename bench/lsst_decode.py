@@ -35,6 +35,7 @@ from benchlib import RESULTS_DIR, machine_info, markdown_table, pin_to_one_core,
 from fink_common.alert_packet import official_schema, version_of_id
 from fink_common.datasets import sample_files
 from fink_common.surveys import DecodeSettings, get_survey
+from fink_datasim.framing import alert_files
 from fink_stream2raw.writer import raw_file_schema
 
 __all__ = ["bare_decode_rate", "main"]
@@ -75,8 +76,6 @@ def _time(work: Callable[[], int]) -> dict[str, float]:
 def bare_decode_rate(alerts: Path) -> dict[str, float]:
     """Baseline (a) on the very messages of a generated Rubin workload (one Confluent-framed file per alert):
     every file read and decoded once by bare fastavro, in this process (one thread); alerts/s and CPU ms."""
-    from fink_datasim.framing import alert_files
-
     values = [path.read_bytes() for path in alert_files(alerts)]
     bare = _bare()
     bare(values[0])  # the schema parsed outside the clock

@@ -158,7 +158,7 @@ def main() -> int:
     bare: dict[str, float] | None = None
     try:
         run, described, expected = measure(args, names, scratch)
-        if args.survey == "lsst":
+        if run.returncode == 0 and args.survey == "lsst":
             print("baseline: a bare fastavro decode of the same Rubin messages", file=sys.stderr)
             bare = bare_decode_rate(workload(args.n, args.seed, args.work_dir, survey=args.survey))
         if run.returncode == 0 and args.stage == "archive" and not args.skip_baseline_c and args.survey == "ztf":

@@ -122,8 +122,10 @@ def _hbase(
         alert = int(cells[alert_cell][0])
         per_night[cells[b"d:night"][0].decode()].add(alert)
         written_ms[alert] = cells[alert_cell][1]
+    # the science rows, read once: the key columns (a whole run: every column the tables' rules read)
+    science = read_rows(ctx.lake / "science", source_columns(tables.layout) if whole_run else key_columns(tables.layout))
     unkeyed: dict[str, set[int]] = defaultdict(set)  # science alerts the archive cannot key (no object id)
-    for row in read_rows(ctx.lake / "science", key_columns(tables.layout)):
+    for row in science:
         if archive_key(row, tables.layout) is None and row.get(alert_id) is not None:
             unkeyed[str(row["night"])].add(int(row[alert_id]))
     for night in nights:
@@ -136,7 +138,7 @@ def _hbase(
             + (f", {len(left_out)} without an object id, not archived: {sorted(left_out)[:5]}" if left_out else ""),
         )
     if whole_run:  # the tables are not partitioned by night: a one-night report checks the main table only
-        _tables(client, tables, existing, read_rows(ctx.lake / "science", source_columns(tables.layout)), report)
+        _tables(client, tables, existing, science, report)
     sci = read_columns(ctx.lake / "science", [alert_id, "science_timestamp"])
     stamps = dict(zip(_ids(sci, alert_id), sci.column("science_timestamp").to_pylist(), strict=True))
     return np.array([ms / 1000.0 - stamps[c].timestamp() for c, ms in written_ms.items() if c in stamps])
