@@ -23,7 +23,11 @@ def _parser() -> argparse.ArgumentParser:
         "--survey", choices=["ztf", "lsst", "all"], default="ztf",
         help="the survey's pipeline, or both at once (default ztf)",
     )  # fmt: skip
-    demo.add_argument("--alerts", type=Path, help="folder of alert .avro files (default: generate synthetic ones)")
+    demo.add_argument(
+        "--alerts", action="append", default=[], metavar="[SURVEY=]DIR",
+        help="folder of a survey's alert files (default: generate synthetic ones); with --survey all, name the "
+        "survey: --alerts ztf=DIR --alerts lsst=DIR",
+    )  # fmt: skip
     demo.add_argument("--n", type=int, default=2000, help="synthetic alerts to generate (default 2000)")
     demo.add_argument("--seed", type=int, default=42, help="seed of the synthetic alerts (default 42)")
     demo.add_argument("--rate", type=float, default=0.0, help="replay rate, alerts/s (default 0: as fast as possible)")
@@ -75,12 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "api":
             return _run_api(args, state)
         if args.command == "demo":
-            from fink_cli.demo import DemoOptions, run_demo
+            from fink_cli.demo import DemoOptions, alert_folders, run_demo
 
+            surveys = ("ztf", "lsst") if args.survey == "all" else (args.survey,)
             opts = DemoOptions(
-                repo, state, args.alerts, args.n, args.seed, args.rate, args.timeout, args.report_json,
+                repo, state, alert_folders(args.alerts, surveys), args.n, args.seed, args.rate, args.timeout, args.report_json,
                 api_port=args.api_port or None,
-                surveys=("ztf", "lsst") if args.survey == "all" else (args.survey,),
+                surveys=surveys,
             )  # fmt: skip
             return run_demo(opts)
         from fink_cli.demo import load_runs, write_reports
