@@ -143,13 +143,15 @@ def test_roid_nan_and_null_inputs_fail_their_conditions() -> None:
     assert run_roid(rows) == [0, 1, 1]
 
 
-# --------------------------------------------------------------------------- magnitude rate
+# --------------------------------------------------------------------------- magnitude rate (Fink's rate family)
+
+EXP_MEAN = 2.5 / math.log(10.0)  # mean (and sd) of the magnitude below a limit, for a flux uniform under it
 
 
 def rate_frame(*alerts: dict[str, list[float | None]] | None) -> pd.DataFrame:
     names = ("cjd", "cfid", "cmagpsf", "csigmapsf", "cdiffmaglim")
     columns = {n: arrays(*[None if a is None else a[n] for a in alerts]) for n in names}
-    return magnitude_rate(*columns.values())
+    return magnitude_rate(*columns.values(), scalars(*([0.0] * len(alerts))))
 
 
 def lc(jd: list[float], fid: list[int], mag: list[float | None], sig: list[float | None], lim: list[float]) -> dict:
@@ -157,23 +159,25 @@ def lc(jd: list[float], fid: list[int], mag: list[float | None], sig: list[float
 
 
 def test_rate_against_previous_detection_in_the_same_band() -> None:
-    # g at t=0 (18.0), r at t=1 (17.0, ignored: other band), current g at t=2 (17.0): -0.5 mag/day.
+    # g at t=0 (18.0), r at t=1 (17.0, skipped: other band), current g at t=2 (17.0): -0.5 mag/day.
     out = rate_frame(lc([0.0, 1.0, 2.0], [1, 2, 1], [18.0, 17.0, 17.0], [0.03, 0.05, 0.04], [20.0, 20.0, 20.0]))
     assert out["mag_rate"][0] == pytest.approx(-0.5)
     assert out["delta_time"][0] == pytest.approx(2.0)
     assert out["sigma_rate"][0] == pytest.approx(0.05 / 2.0)  # hypot(0.03, 0.04) = 0.05
     assert not bool(out["from_upper"][0])
+    assert out["jd_first_real_det"][0] == 0.0
 
 
 def test_rate_from_an_upper_limit_is_flagged_and_uses_the_limit() -> None:
     # detection g at t=0, then a g upper limit at t=1 (limit 20.0), current g at t=1.5 (18.0).
     out = rate_frame(lc([0.0, 1.0, 1.5], [1, 1, 1], [19.0, None, 18.0], [0.1, None, 0.08], [20.5, 20.0, 20.5]))
-    assert out["mag_rate"][0] == pytest.approx((18.0 - 20.0) / 0.5)
-    assert out["sigma_rate"][0] == pytest.approx(0.08 / 0.5)
+    assert out["mag_rate"][0] == pytest.approx((18.0 - 20.0 - EXP_MEAN) / 0.5)
+    assert out["sigma_rate"][0] == pytest.approx(math.hypot(0.08, EXP_MEAN) / 0.5)
+    assert out["lower_rate"][0] < out["mag_rate"][0] < out["upper_rate"][0]
     assert bool(out["from_upper"][0]) is True
 
 
-def test_rate_nan_when_fewer_than_two_points_or_no_current_magnitude() -> None:
+def test_rate_nan_without_reference_or_current_magnitude() -> None:
     out = rate_frame(
         lc([5.0], [1], [18.0], [0.1], [20.0]),  # one point
         None,  # no arrays at all
@@ -183,24 +187,22 @@ def test_rate_nan_when_fewer_than_two_points_or_no_current_magnitude() -> None:
     )
     assert out["mag_rate"].isna().tolist() == [True, True, True, True, False]
     assert out["mag_rate"][4] == pytest.approx(0.2)
-    assert not out["from_upper"].astype(bool).any()
+    assert out["from_upper"].astype(bool).tolist() == [False, False, False, True, False]  # a limit as reference
+    assert out["delta_time"].isna().tolist() == [True, True, True, False, False]
 
 
-def test_rate_ignores_same_exposure_copies_and_prefers_detection_on_ties() -> None:
+def test_the_reference_is_the_latest_same_band_entry_in_array_order() -> None:
     out = rate_frame(
-        # a copy of the current point at the same jd is not a baseline: the t=1 point is used
+        # a copy of the current point at the same jd is the reference: delta_time 0, no rate
         lc([1.0, 3.0, 3.0], [2, 2, 2], [18.0, 17.0, 17.2], [0.1, 0.1, 0.1], [20.0, 20.0, 20.0]),
-        # at t=2 there is both an upper limit and a detection: the detection wins
-        lc([2.0, 2.0, 4.0], [1, 1, 1], [None, 19.0, 18.0], [None, 0.1, 0.1], [19.5, 20.0, 20.0]),
-        # two detections, then two limits, all at t=2: the later detection (19.4) wins
-        lc([2.0, 2.0, 2.0, 2.0, 4.0], [1, 1, 1, 1, 1], [19.0, 19.4, None, None, 18.0], [0.1] * 5, [20.0] * 5),
-        # only limits at t=2: the later one (19.0) is used
-        lc([2.0, 2.0, 4.0], [2, 2, 2], [None, None, 18.0], [None, None, 0.1], [20.0, 19.0, 20.0]),
+        # the limit comes after the detection in the array: the limit is the reference
+        lc([2.0, 2.0, 4.0], [1, 1, 1], [19.0, None, 18.0], [0.1, None, 0.1], [20.0, 19.5, 20.0]),
+        # an i-band entry more recent than the g one stops the search
+        lc([1.0, 2.0, 4.0], [1, 3, 1], [19.0, 18.0, 18.0], [0.1, 0.1, 0.1], [20.0, 20.0, 20.0]),
     )
-    assert out["mag_rate"][0] == pytest.approx((17.2 - 18.0) / 2.0)
-    assert out["mag_rate"][1] == pytest.approx(-0.5) and not bool(out["from_upper"][1])
-    assert out["mag_rate"][2] == pytest.approx(-0.7) and not bool(out["from_upper"][2])
-    assert out["mag_rate"][3] == pytest.approx(-0.5) and bool(out["from_upper"][3])
+    assert out["delta_time"][0] == 0.0 and math.isnan(out["mag_rate"][0])
+    assert bool(out["from_upper"][1]) and out["mag_rate"][1] == pytest.approx((18.0 - 19.5 - EXP_MEAN) / 2.0)
+    assert math.isnan(out["mag_rate"][2]) and math.isnan(out["delta_time"][2])
 
 
 def test_rate_is_deterministic() -> None:

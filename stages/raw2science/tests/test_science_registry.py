@@ -63,8 +63,13 @@ def test_builtins_declare_their_contract() -> None:
     assert list(modules) == list(DEFAULT_MODULES) == list(BUILTINS)
     assert modules["nalerthist"].ddl == "int" and modules["nalerthist"].failed_value == -1
     assert modules["roid"].ddl == "int" and modules["roid"].failed_value == -1
-    assert modules["mag_rate"].columns == ("mag_rate", "sigma_rate", "delta_time", "from_upper")
-    assert modules["mag_rate"].ddl == "struct<mag_rate:double,sigma_rate:double,delta_time:double,from_upper:boolean>"
+    assert modules["mag_rate"].columns == (
+        "jd_first_real_det", "jdstarthist_dt", "mag_rate", "sigma_rate", "lower_rate", "upper_rate", "delta_time",
+        "from_upper",
+    )  # fmt: skip
+    assert modules["mag_rate"].ddl.endswith(",delta_time:double,from_upper:boolean>")
+    assert modules["transient_flags"].columns == ("transient_flags",)
+    assert modules["is_transient"].failed_value is None
     assert modules["lc_features_g"].columns == ("lc_features_g",)
     assert modules["lc_features_r"].ddl.startswith("struct<n_points:double,amplitude:double,")
     assert math.isnan(modules["anomaly"].failed_value)
@@ -73,7 +78,7 @@ def test_builtins_declare_their_contract() -> None:
     assert failed_xmatch["xmatch_name"] == failed_xmatch["xmatch_type"] == "Fail"
     assert math.isnan(failed_xmatch["xmatch_sep_arcsec"])
     assert modules["mag_rate"].failed_value["from_upper"] is None
-    assert modules["classification"].failed_value == "Fail"
+    assert modules["classification"].failed_value == modules["broker_classification"].failed_value == "Fail"
     check_plan(list(modules.values()), raw_paths(list(modules.values())))  # the default order is valid
 
 
@@ -81,8 +86,8 @@ def test_options_reach_the_factories(tmp_path: Path) -> None:
     catalog = tmp_path / "one.parquet"
     pd.DataFrame({"ra": [10.0], "dec": [20.0], "name": ["only"], "type": ["Star"]}).to_parquet(catalog)
     [xmatch, classification] = resolve_modules(
-        ["xmatch", "classification"],
-        {"xmatch": {"catalog": str(catalog), "radius_arcsec": 3.0}, "classification": {"anomaly_threshold": -0.1}},
+        ["xmatch", "broker_classification"],
+        {"xmatch": {"catalog": str(catalog), "radius_arcsec": 3.0}, "broker_classification": {"anomaly_threshold": -0.1}},
     )
     out = xmatch.compute(pd.Series([10.0, 10.0]), pd.Series([20.0 + 2.5 / 3600, 20.0 + 3.5 / 3600]))
     assert out["xmatch_name"].tolist() == ["only", "Unknown"]
@@ -234,7 +239,8 @@ def test_nested_outputs_shape_struct_columns_as_dicts(real_frame: pd.DataFrame) 
     nested = nested_outputs(out, modules)
     assert list(nested.columns) == [c for m in modules for c in m.columns]
     first = nested["lc_features_g"].iloc[0]
-    assert isinstance(first, dict) and list(first) == [f.name for f in modules[3].fields]
+    features = next(m for m in modules if m.name == "lc_features_g")
+    assert isinstance(first, dict) and list(first) == [f.name for f in features.fields]
     assert all(v is None or isinstance(v, float) for v in first.values())
 
 

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from fink_common.errors import FinkError
 from fink_common.plugins import load_entry_point as _load
 from fink_distribution import filters as rules
+from fink_distribution import fink_livestream as fink
 from fink_distribution import lsst_filters as lsst_rules
 
 __all__ = [
@@ -122,6 +123,22 @@ BUILTINS: dict[str, AlertFilter] = _table(
         ("xmatch_type", "candidate.isdiffpos", "roid", "candidate.drb", *_STAR),
         rules.extragalactic_transients,
     ),
+    # Fink's ZTF livestream filters, Fink's names and definitions (`fink_distribution.fink_livestream`)
+    _builtin("sso_ztf_candidates", ("roid",), fink.sso_ztf_candidates),
+    _builtin("sso_fink_candidates", ("roid",), fink.sso_fink_candidates),
+    _builtin("first_pass_candidates", ("roid",), fink.first_pass_candidates),
+    _builtin(
+        "fast_riser_candidates",
+        ("cdsxmatch", "roid", "candidate.drb", "candidate.jd", "candidate.jdstarthist", "candidate.magpsf",
+         "candidate.fid", "prv_candidates.jd", "prv_candidates.magpsf", "prv_candidates.fid"),
+        fink.fast_riser_candidates,
+    ),  # fmt: skip
+    _builtin("vra", ("candidate.magpsf", "candidate.drb", "cdsxmatch", "roid"), fink.vra),
+    _builtin("unknowns", ("classification",), fink.unknowns),
+    _builtin("magnetic_cvs", ("candidate.isdiffpos", "candidate.ra", "candidate.dec"), fink.magnetic_cvs),
+    _builtin("yso_candidates", ("cdsxmatch",), fink.yso_candidates),
+    _builtin("blazar", ("cdsxmatch",), fink.blazar),
+    _builtin("simbad_grav_candidates", ("cdsxmatch",), fink.simbad_grav_candidates),
 )
 #: Every ZTF built-in, in registry order.
 DEFAULT_FILTERS: tuple[str, ...] = tuple(BUILTINS)
@@ -244,12 +261,30 @@ def evaluate_filters(frame: pd.DataFrame, filters: Sequence[AlertFilter]) -> pd.
 
 
 def input_frame(table: pa.Table | pa.RecordBatch, paths: Iterable[str]) -> pd.DataFrame:
-    """A pandas frame with one column per path (`col` or `struct.field`) read from an Arrow table."""
+    """A pandas frame with one column per path read from an Arrow table: `col`, `struct.field`, or
+    `array.field` for a field of an array of structs (one array per alert, as Spark's `col` reads it)."""
     data: dict[str, pd.Series] = {}
     for path in paths:
         head, _, sub = path.partition(".")
         column = table.column(head)
         if sub:
-            column = pc.struct_field(column, sub)
+            column = _field(column, sub)
         data[path] = column.to_pandas()
     return pd.DataFrame(data).reset_index(drop=True)
+
+
+def _field(column: pa.ChunkedArray | pa.Array, name: str) -> pa.ChunkedArray | pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        return pa.chunked_array([_field(chunk, name) for chunk in column.chunks], type=_field_type(column.type, name))
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        values = pc.struct_field(column.values, name)
+        return type(column).from_arrays(column.offsets, values, mask=column.is_null())
+    return pc.struct_field(column, name)
+
+
+def _field_type(data_type: pa.DataType, name: str) -> pa.DataType:
+    if pa.types.is_large_list(data_type):
+        return pa.large_list(data_type.value_type.field(name).type)
+    if pa.types.is_list(data_type):
+        return pa.list_(data_type.value_type.field(name).type)
+    return data_type.field(name).type

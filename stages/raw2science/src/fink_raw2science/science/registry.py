@@ -6,12 +6,16 @@ Built-ins (in `DEFAULT_MODULES` order, which respects their dependencies):
 |---|---|---|
 | nalerthist | nalerthist (int) | -1 |
 | roid | roid (int) | -1 |
-| mag_rate | mag_rate, sigma_rate, delta_time (double), from_upper (boolean) | NaN, NaN, NaN, null |
+| mag_rate | Fink's rate family (see `rates`): jd_first_real_det, jdstarthist_dt, mag_rate, sigma_rate, lower_rate, upper_rate, delta_time (double), from_upper (boolean) | NaN..., null |
+| transient_flags | transient_flags (struct of 7 booleans: Fink's faint, positivesubtraction, real, pointunderneath, brightstar, variablesource, stationary; see `transient`) | every field null |
+| is_transient | is_transient (boolean, null when Fink's SQL gives null) | null |
 | lc_features_g | lc_features_g (struct of 13 doubles, see `features`) | every field NaN |
 | lc_features_r | lc_features_r (same) | every field NaN |
 | anomaly | anomaly_score (double; lower = more anomalous; 0.0 = no features) | NaN |
 | xmatch | xmatch_name, xmatch_type (string; "Unknown" = no match), xmatch_sep_arcsec (double) | "Fail", "Fail", NaN |
-| classification | classification (string) | "Fail" |
+| cdsxmatch | cdsxmatch (string: Fink's column name for the catalog type, = xmatch_type) | "Fail" |
+| classification | classification (string: Fink's classification, see `fink_classification`) | "Fail" |
+| broker_classification | broker_classification (string: this broker's own classes, see `classification`) | "Fail" |
 
 Rubin/LSST built-ins (`LSST_BUILTINS`, module `rubin`): is_sso, is_first (boolean, null = unknown),
 first_detection (`firstDiaSourceMjdTaiFink`, double), flux_rate (mag_rate, sigma_rate, rate_significance,
@@ -23,7 +27,7 @@ says which surveys it serves (`ScienceModule.surveys`); `resolve_modules(..., su
 does not serve the survey.
 
 Options (keyword arguments of the factories): `anomaly(model=path)`, `xmatch(catalog=path,
-radius_arcsec=1.5)`, `classification(anomaly_threshold=None, model=path)` (threshold default: the
+radius_arcsec=1.5)`, `broker_classification(anomaly_threshold=None, model=path)` (threshold default: the
 model's); for LSST `anomaly(model=path)` and `classification(anomaly_threshold=None, model=path)` take
 the LSST model. An extra module is named by an entry point string `package.module:object`; the object is a
 `ScienceModule`, or a callable returning one (called with that name's options).
@@ -40,6 +44,7 @@ from fink_raw2science.science.anomaly import AnomalyScorer, load_forest
 from fink_raw2science.science.asteroids import ROID_FAILED, roid
 from fink_raw2science.science.classification import Classifier
 from fink_raw2science.science.errors import ScienceError
+from fink_raw2science.science.fink_classification import catalog_type, ztf_classification
 from fink_raw2science.science.features import FEATURE_NAMES, features_g, features_r
 from fink_raw2science.science.lightcurve import nalerthist
 from fink_raw2science.science.lsst_anomaly import LsstAnomalyScorer, load_lsst_forest
@@ -47,8 +52,11 @@ from fink_raw2science.science.lsst_classification import INPUTS as LSST_CLASSIFI
 from fink_raw2science.science.lsst_classification import LsstClassifier
 from fink_raw2science.science.lsst_features import DIA_INPUTS, FIELDS, FORCED_INPUTS, STRUCTS, flux_features
 from fink_raw2science.science.module import OutputField, ScienceModule
-from fink_raw2science.science.rates import magnitude_rate
+from fink_raw2science.science.rates import RATE_FIELDS, magnitude_rate
 from fink_raw2science.science.rubin import FLUX_RATE_FIELDS, first_detection, flux_rate, is_first, is_sso
+from fink_raw2science.science.transient import FLAGS as TRANSIENT_FLAGS
+from fink_raw2science.science.transient import INPUTS as TRANSIENT_INPUTS
+from fink_raw2science.science.transient import is_transient, transient_flags
 from fink_raw2science.science.xmatch import DEFAULT_RADIUS_ARCSEC, CrossMatcher
 
 __all__ = [
@@ -100,16 +108,37 @@ def _roid() -> ScienceModule:
 def _mag_rate() -> ScienceModule:
     return ScienceModule(
         name="mag_rate",
-        inputs=(*_HISTORY, "cdiffmaglim"),
+        inputs=(*_HISTORY, "cdiffmaglim", "candidate.jdstarthist"),
         fields=(
-            OutputField("mag_rate", "double", NAN),
-            OutputField("sigma_rate", "double", NAN),
-            OutputField("delta_time", "double", NAN),
+            *(OutputField(name, "double", NAN) for name in RATE_FIELDS[:-1]),
             OutputField("from_upper", "boolean", None),
         ),
         function=magnitude_rate,
+        version="2.0.0",
+        description="Fink's fast-transient rate family, deterministic (mag/day against Fink's reference point)",
+    )
+
+
+def _transient_flags() -> ScienceModule:
+    return ScienceModule(
+        name="transient_flags",
+        inputs=TRANSIENT_INPUTS,
+        fields=tuple(OutputField(name, "boolean", None) for name in TRANSIENT_FLAGS),
+        function=transient_flags,
         version="1.0.0",
-        description="same-band magnitude rate against the previous point (mag/day)",
+        struct="transient_flags",
+        description="Fink's seven is_transient sub-flags (null where an input is null, as in Fink's SQL)",
+    )
+
+
+def _is_transient() -> ScienceModule:
+    return ScienceModule(
+        name="is_transient",
+        inputs=(*(f"transient_flags.{name}" for name in TRANSIENT_FLAGS), "roid"),
+        fields=(OutputField("is_transient", "boolean", None),),
+        function=is_transient,
+        version="1.0.0",
+        description="Fink's is_transient: the AND of its sub-flags and roid == 0",
     )
 
 
@@ -161,10 +190,40 @@ def _xmatch(
     )
 
 
-def _classification(anomaly_threshold: float | None = None, model: str | None = None) -> ScienceModule:
-    threshold = load_forest(model).threshold if anomaly_threshold is None else float(anomaly_threshold)
+def _cdsxmatch() -> ScienceModule:
+    return ScienceModule(
+        name="cdsxmatch",
+        inputs=("xmatch_type",),
+        fields=(OutputField("cdsxmatch", "string", FAILED_LABEL),),
+        function=catalog_type,
+        version="1.0.0",
+        description="Fink's column name for the catalog type: our local cross-match's type, Unknown = none",
+    )
+
+
+def _classification() -> ScienceModule:
     return ScienceModule(
         name="classification",
+        inputs=(
+            "xmatch_type",
+            "roid",
+            "candidate.ndethist",
+            "candidate.drb",
+            "candidate.classtar",
+            "candidate.jd",
+            "candidate.jdstarthist",
+        ),
+        fields=(OutputField("classification", "string", FAILED_LABEL),),
+        function=ztf_classification,
+        version="2.0.0",
+        description="Fink's classification, Fink's order and names (the catalog type wins last)",
+    )
+
+
+def _broker_classification(anomaly_threshold: float | None = None, model: str | None = None) -> ScienceModule:
+    threshold = load_forest(model).threshold if anomaly_threshold is None else float(anomaly_threshold)
+    return ScienceModule(
+        name="broker_classification",
         inputs=(
             "roid",
             "xmatch_type",
@@ -175,10 +234,10 @@ def _classification(anomaly_threshold: float | None = None, model: str | None = 
             "candidate.sgscore1",
             "candidate.distpsnr1",
         ),
-        fields=(OutputField("classification", "string", FAILED_LABEL),),
+        fields=(OutputField("broker_classification", "string", FAILED_LABEL),),
         function=Classifier(threshold),
-        version="1.0.0",
-        description="first matching rule among SSO, catalog, fast/early transient, anomaly",
+        version="1.1.0",
+        description="this broker's own classes: first matching rule among SSO, catalog, fast/early transient, anomaly",
     )
 
 
@@ -187,11 +246,15 @@ BUILTINS: dict[str, Callable[..., ScienceModule]] = {
     "nalerthist": _nalerthist,
     "roid": _roid,
     "mag_rate": _mag_rate,
+    "transient_flags": _transient_flags,
+    "is_transient": _is_transient,
     "lc_features_g": lambda: _features("g"),
     "lc_features_r": lambda: _features("r"),
     "anomaly": _anomaly,
     "xmatch": _xmatch,
+    "cdsxmatch": _cdsxmatch,
     "classification": _classification,
+    "broker_classification": _broker_classification,
 }
 #: Every built-in, in an order where each module's inputs exist before it runs.
 DEFAULT_MODULES: tuple[str, ...] = tuple(BUILTINS)

@@ -1,0 +1,246 @@
+"""Fink's ZTF livestream filters, as Fink defines them (fink-filters 7.45, `fink_filters/ztf/livestream`),
+served under Fink's topic names `fink_<name>_ztf` beside this broker's own filters.
+
+| filter | selects an alert when |
+|---|---|
+| `sso_ztf_candidates` | `roid == 3`: associated with a known minor body (MPC, through ZTF's `ssdistnr`) |
+| `sso_fink_candidates` | `roid == 2`: a new solar-system candidate |
+| `first_pass_candidates` | `roid == 1`: the first time ZTF sees the object, likely not a moving one |
+| `fast_riser_candidates` | `cdsxmatch` in Fink's extragalactic-host list, `roid` not 2 or 3, `drb > 0.5`, `jd - jdstarthist <= 60`, and a rise of at least 0.25 mag/day (see `rise_rate`) |
+| `vra` | `cdsxmatch == "Unknown"`, `roid != 3`, `magpsf > 19.5`, `drb > 0.5` (the Virtual Research Assistant's input) |
+| `unknowns` | Fink's `classification` is "Unknown" |
+| `magnetic_cvs` | isdiffpos exactly "t" or "1" and within 0.5" of a magnetic cataclysmic variable of Fink's catalog |
+| `yso_candidates` | `cdsxmatch` is one of SIMBAD's young-stellar-object candidate types |
+| `blazar` | `cdsxmatch` is one of SIMBAD's blazar / BL Lac types |
+| `simbad_grav_candidates` | `cdsxmatch` is one of SIMBAD's gravitational (lensing, black hole, GW) types |
+
+Where the inputs differ from Fink's: `cdsxmatch` is the type of this broker's local catalog cross-match
+(raw2science's `xmatch`), not of CDS's SIMBAD service, so the catalog filters select what that catalog
+types that way; `classification` lacks Fink's machine-learned labels (raw2science's
+`fink_classification`). `magnetic_cvs` selects *every* alert within the radius: Fink's cross-match keeps
+only the nearest alert of each catalog source *within one Spark batch*, so which of two nearby alerts
+Fink sends depends on how the stream was cut into batches; here the answer depends on the alert alone.
+
+Fink's other ZTF livestream filters are not served; `NOT_SERVED` says why.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from fink_distribution.filters import numbers
+
+__all__ = [
+    "BLAZAR_TYPES",
+    "EG_HOSTS",
+    "GRAV_TYPES",
+    "MCV_CATALOG",
+    "MCV_RADIUS_ARCSEC",
+    "NOT_SERVED",
+    "YSO_TYPES",
+    "blazar",
+    "fast_riser_candidates",
+    "first_pass_candidates",
+    "magnetic_cvs",
+    "mcv_positions",
+    "rise_rate",
+    "simbad_grav_candidates",
+    "sso_fink_candidates",
+    "sso_ztf_candidates",
+    "unknowns",
+    "vra",
+    "yso_candidates",
+]
+
+#: Fink's extragalactic host types (fink-utils `return_list_of_eg_host`, default list, 34 labels).
+EG_HOSTS: frozenset[str] = frozenset(
+    {
+        "Unknown", "Candidate_SN*", "SN", "Transient", "Fail", "Fail 504", "SN*_Candidate",
+        "galaxy", "Galaxy", "EmG", "Seyfert", "Seyfert_1", "Seyfert_2", "BlueCompG", "StarburstG", "LSB_G",
+        "HII_G", "High_z_G", "GinPair", "GinGroup", "BClG", "GinCl", "PartofG", "Compact_Gr_G", "IG",
+        "PairG", "GroupG", "ClG", "SuperClG", "Void", "LINER", "Possible_ClG", "Possible_SClG",
+        "GravLens_Candidate",
+    }
+)  # fmt: skip
+YSO_TYPES: frozenset[str] = frozenset({"Candidate_YSO", "Candidate_TTau*", "YSO_Candidate", "TTau*_Candidate"})
+BLAZAR_TYPES: frozenset[str] = frozenset({"Blazar", "Blazar_Candidate", "BLLac", "BLLac_Candidate"})
+GRAV_TYPES: frozenset[str] = frozenset(
+    {"Gravitation", "LensingEv", "GravLensSystem", "GravLens", "LensedImage", "LensedG", "LensedQ", "BlackHole",
+     "GravWaveEvent"}
+)  # fmt: skip
+#: fast_riser_candidates: at most this old (days since the first detection), at least this rise (mag/day).
+MAX_AGE_DAYS = 60.0
+MIN_RISE_RATE = 0.25
+MIN_DT_DAYS = 0.02
+MAX_RISE_RATE = 6.0
+#: The magnetic cataclysmic variables of fink-filters (245 rows; see data/README.md), and Fink's radius.
+MCV_CATALOG = "data/magnetic_cataclysmic_variables.csv"
+MCV_RADIUS_ARCSEC = 0.5
+
+#: Fink's ZTF livestream filters this broker does not serve, and why.
+NOT_SERVED: dict[str, str] = {
+    "early_kn_candidates": "needs the Mangrove galaxy catalog (27.6 MB) and an online SDSS query per alert",
+    "early_sn_candidates": "needs Fink's SuperNNova and random-forest SN Ia scores (models not served)",
+    "sn_candidates": "needs Fink's SuperNNova scores (models not served)",
+    "kn_candidates": "needs Fink's kilonova random-forest score",
+    "microlensing_candidates": "needs Fink's LIA microlensing score",
+    "rate_based_kn_candidates": "needs an online SDSS query per candidate",
+    "new_hostless": "needs the ELEPHANT hostless pipeline (not importable from the published fink-science) and Gaia DR3",
+    "intra_night_hostless": "as new_hostless",
+    "inter_night_hostless": "as new_hostless",
+    "tns_match": "needs the TNS catalog (downloaded from TNS with credentials)",
+    "yso_spicy_candidates": "needs the SPICY catalog cross-match (VizieR) and SNAD light-curve features",
+}
+
+
+def _types(series: pd.Series) -> np.ndarray:
+    return series.astype(object).where(series.notna(), "").astype(str).to_numpy(dtype=object)
+
+
+def _in(series: pd.Series, allowed: frozenset[str]) -> np.ndarray:
+    return np.array([t in allowed for t in _types(series)], dtype=bool)
+
+
+def sso_ztf_candidates(roid: pd.Series) -> np.ndarray:
+    """roid == 3: associated with a known minor body."""
+    return numbers(roid) == 3
+
+
+def sso_fink_candidates(roid: pd.Series) -> np.ndarray:
+    """roid == 2: a new solar-system candidate."""
+    return numbers(roid) == 2
+
+
+def first_pass_candidates(roid: pd.Series) -> np.ndarray:
+    """roid == 1: first time ZTF sees the object, likely not a moving one."""
+    return numbers(roid) == 1
+
+
+def vra(magpsf: pd.Series, drb: pd.Series, cdsxmatch: pd.Series, roid: pd.Series) -> np.ndarray:
+    """Uncatalogued, not an MPC object, fainter than 19.5, real: the VRA's input."""
+    with np.errstate(invalid="ignore"):
+        return (_types(cdsxmatch) == "Unknown") & (numbers(roid) != 3) & (numbers(magpsf) > 19.5) & (numbers(drb) > 0.5)
+
+
+def unknowns(classification: pd.Series) -> np.ndarray:
+    """Fink's classification is Unknown."""
+    return _types(classification) == "Unknown"
+
+
+def yso_candidates(cdsxmatch: pd.Series) -> np.ndarray:
+    """A young-stellar-object candidate type."""
+    return _in(cdsxmatch, YSO_TYPES)
+
+
+def blazar(cdsxmatch: pd.Series) -> np.ndarray:
+    """A blazar or BL Lac type."""
+    return _in(cdsxmatch, BLAZAR_TYPES)
+
+
+def simbad_grav_candidates(cdsxmatch: pd.Series) -> np.ndarray:
+    """A gravitational-lensing, black-hole or gravitational-wave type."""
+    return _in(cdsxmatch, GRAV_TYPES)
+
+
+def rise_rate(jd: np.ndarray, mag: np.ndarray, fid: np.ndarray) -> float:
+    """Fink's fastest rise of one light curve (mag/day, positive = brightening; 0.0 when none).
+
+    Points without a magnitude or jd are dropped; in each band, consecutive points (by jd) at least
+    `MIN_DT_DAYS` apart give `(mag_i - mag_j) / dt`; the largest positive one, capped at `MAX_RISE_RATE`.
+    """
+    ok = np.isfinite(jd) & np.isfinite(mag)
+    jd, mag, fid = jd[ok], mag[ok], fid[ok]
+    if jd.size < 2:
+        return 0.0
+    order = np.argsort(jd, kind="stable")
+    jd, mag, fid = jd[order], mag[order], fid[order]
+    best = 0.0
+    for band in np.unique(fid):
+        sel = fid == band
+        t, m = jd[sel], mag[sel]
+        dt = np.diff(t)
+        keep = dt >= MIN_DT_DAYS
+        if keep.any():
+            rates = (m[:-1] - m[1:])[keep] / dt[keep]
+            positive = rates[rates > 0]
+            if positive.size:
+                best = max(best, float(positive.max()))
+    return min(best, MAX_RISE_RATE)
+
+
+def _history(prv: object, now: float) -> np.ndarray:
+    values = np.asarray(prv, dtype=np.float64) if hasattr(prv, "__len__") else np.zeros(0)
+    return np.append(values, now)
+
+
+def fast_riser_candidates(
+    cdsxmatch: pd.Series,
+    roid: pd.Series,
+    drb: pd.Series,
+    jd: pd.Series,
+    jdstarthist: pd.Series,
+    magpsf: pd.Series,
+    fid: pd.Series,
+    prv_jd: pd.Series,
+    prv_magpsf: pd.Series,
+    prv_fid: pd.Series,
+) -> np.ndarray:
+    """Young, real, extragalactic-host alerts rising by at least 0.25 mag/day."""
+    jd_now, mag_now, fid_now = numbers(jd), numbers(magpsf), numbers(fid)
+    flag = numbers(roid)
+    with np.errstate(invalid="ignore"):
+        pre = _in(cdsxmatch, EG_HOSTS) & (flag != 2) & (flag != 3) & (numbers(drb) > 0.5)
+        pre &= (jd_now - numbers(jdstarthist)) <= MAX_AGE_DAYS
+    out = np.zeros(len(pre), dtype=bool)
+    prv = (prv_jd.array, prv_magpsf.array, prv_fid.array)
+    for i in np.flatnonzero(pre):
+        curve = [_history(column[i], now[i]) for column, now in zip(prv, (jd_now, mag_now, fid_now), strict=True)]
+        out[i] = rise_rate(*curve) >= MIN_RISE_RATE
+    return out
+
+
+def _sexagesimal(text: str, hours: bool) -> float:
+    parts = text.strip().split()
+    sign = -1.0 if parts[0].startswith("-") else 1.0
+    d, m, s = (abs(float(parts[0])), float(parts[1]), float(parts[2]) if len(parts) > 2 else 0.0)
+    value = sign * (d + m / 60.0 + s / 3600.0)
+    return value * 15.0 if hours else value
+
+
+@lru_cache(maxsize=1)
+def mcv_positions() -> tuple[np.ndarray, tuple[str, ...]]:
+    """Unit vectors and names of the catalog's sources (parsed once per process)."""
+    text = resources.files("fink_distribution").joinpath(MCV_CATALOG).read_text(encoding="utf-8")
+    rows = [line.split(",") for line in text.splitlines()[1:] if line.strip()]
+    ra = np.radians([_sexagesimal(r[1], hours=True) for r in rows])
+    dec = np.radians([_sexagesimal(r[2], hours=False) for r in rows])
+    xyz = np.column_stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+    return xyz, tuple(r[0].strip() for r in rows)
+
+
+def magnetic_cvs(isdiffpos: pd.Series, ra: pd.Series, dec: pd.Series) -> np.ndarray:
+    """A positive subtraction within 0.5 arcsec of a known magnetic cataclysmic variable."""
+    positive = np.array([str(v) in ("t", "1") for v in isdiffpos.array], dtype=bool)
+    ra_r, dec_r = np.radians(numbers(ra)), np.radians(numbers(dec))
+    ok = positive & np.isfinite(ra_r) & np.isfinite(dec_r)
+    out = np.zeros(len(positive), dtype=bool)
+    if not ok.any():
+        return out
+    alerts = np.column_stack(
+        [np.cos(dec_r[ok]) * np.cos(ra_r[ok]), np.cos(dec_r[ok]) * np.sin(ra_r[ok]), np.sin(dec_r[ok])]
+    )
+    chord = 2.0 * math.sin(math.radians(MCV_RADIUS_ARCSEC / 3600.0) / 2.0)
+    distance, _ = _tree().query(alerts, k=1, distance_upper_bound=chord * (1 + 1e-12))
+    out[np.flatnonzero(ok)] = np.isfinite(distance) & (distance < chord)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _tree() -> cKDTree:
+    return cKDTree(mcv_positions()[0])
