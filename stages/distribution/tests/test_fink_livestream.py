@@ -10,12 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from enriched_alerts import read_science, science_lake  # noqa: F401  (session fixture)
+from test_filters import run
 
 from fink_distribution import fink_livestream as fink
 from fink_distribution.registry import BUILTINS, evaluate_filters, input_frame
-from test_filters import run
-
-from enriched_alerts import read_science, science_lake  # noqa: F401  (session fixture)
 
 NAN = math.nan
 FINK = ("sso_ztf_candidates", "sso_fink_candidates", "first_pass_candidates", "fast_riser_candidates", "vra",
@@ -135,7 +134,7 @@ def ref(name: str, row: dict[str, Any]) -> bool:
         best = 0.0
         for band in {p[2] for p in points}:
             curve = [p for p in points if p[2] == band]
-            for (t1, m1, _), (t2, m2, _) in zip(curve, curve[1:]):
+            for (t1, m1, _), (t2, m2, _) in zip(curve, curve[1:], strict=False):
                 if t2 - t1 >= 0.02 and (m1 - m2) / (t2 - t1) > 0:
                     best = max(best, (m1 - m2) / (t2 - t1))
         return min(best, 6.0) >= 0.25

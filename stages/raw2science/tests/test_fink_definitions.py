@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import norm
+from test_science_golden import SETS, is_number, read
 
 from fink_raw2science.science import resolve_modules, run_modules
 from fink_raw2science.science.fink_classification import fink_classification
 from fink_raw2science.science.lightcurve import input_frame_from_records
 from fink_raw2science.science.rates import magnitude_rate
 from fink_raw2science.science.transient import FLAGS, INPUTS, is_transient, transient_flags
-from test_science_golden import SETS, is_number, read
 
 NAN = math.nan
 RATE_DETERMINISTIC = ("jd_first_real_det", "jdstarthist_dt", "delta_time")

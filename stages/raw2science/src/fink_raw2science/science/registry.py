@@ -44,8 +44,8 @@ from fink_raw2science.science.anomaly import AnomalyScorer, load_forest
 from fink_raw2science.science.asteroids import ROID_FAILED, roid
 from fink_raw2science.science.classification import Classifier
 from fink_raw2science.science.errors import ScienceError
-from fink_raw2science.science.fink_classification import catalog_type, ztf_classification
 from fink_raw2science.science.features import FEATURE_NAMES, features_g, features_r
+from fink_raw2science.science.fink_classification import catalog_type, ztf_classification
 from fink_raw2science.science.lightcurve import nalerthist
 from fink_raw2science.science.lsst_anomaly import LsstAnomalyScorer, load_lsst_forest
 from fink_raw2science.science.lsst_classification import INPUTS as LSST_CLASSIFICATION_INPUTS
