@@ -45,11 +45,15 @@ FLAGS_COLUMN = "filter_flags"
 
 
 def column_paths(schema: T.StructType) -> set[str]:
-    """Paths readable from a table: top-level names and `struct.field` one level down."""
+    """Paths readable from a table: top-level names, `struct.field` one level down, and `array.field` for
+    a field of an array of structs (Spark's `col` reads it as one array per row)."""
     paths = set(schema.fieldNames())
     for item in schema.fields:
-        if isinstance(item.dataType, T.StructType):
-            paths.update(f"{item.name}.{sub}" for sub in item.dataType.fieldNames())
+        data_type = item.dataType
+        if isinstance(data_type, T.ArrayType):
+            data_type = data_type.elementType
+        if isinstance(data_type, T.StructType):
+            paths.update(f"{item.name}.{sub}" for sub in data_type.fieldNames())
     return paths
 
 
