@@ -175,6 +175,10 @@ def _as_filters(spec: str, obj: Any) -> list[AlertFilter]:
 
 
 def _load_one(spec: str) -> list[AlertFilter]:
+    if spec.startswith("fink:"):  # a filter written for Fink's contract (`fink_distribution.fink_plugins`)
+        from fink_distribution.fink_plugins import fink_filter
+
+        return [fink_filter(spec)]
     obj = load_entry_point(spec)
     if not isinstance(obj, AlertFilter | Sequence) and callable(obj):
         try:

@@ -28,6 +28,7 @@ from pyspark.sql.avro.functions import to_avro
 from pyspark.sql.functions import pandas_udf
 
 from fink_common.surveys import Survey
+from fink_distribution.fink_plugins import bind, flat_paths
 from fink_distribution.registry import AlertFilter, check_columns, evaluate_filters, required_columns
 from fink_distribution.wire import WireSchema
 
@@ -81,6 +82,7 @@ def _flags_udf(filters: Sequence[AlertFilter]) -> Callable[..., Column]:
 
 def flag_alerts(df: DataFrame, filters: Sequence[AlertFilter]) -> DataFrame:
     """df plus `filter_flags` (struct of one boolean per filter); FilterError if an input is missing."""
+    filters = bind(filters, flat_paths(df.schema), column_paths(df.schema))
     check_columns(filters, column_paths(df.schema))
     paths = required_columns(filters)
     return df.withColumn(FLAGS_COLUMN, _flags_udf(filters)(*[F.col(p) for p in paths]))
