@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from enriched_alerts import science_lake  # noqa: F401  (session fixture)
 from pyspark.sql import SparkSession
 from pyspark.sql.functions import pandas_udf
 from pyspark.sql.types import BooleanType
 
-from enriched_alerts import science_lake  # noqa: F401  (session fixture)
 from fink_distribution.fink_plugins import FinkStyleFilter, bind, flat_paths, resolve_parameter
 from fink_distribution.registry import FilterError, resolve_filters
 from fink_distribution.transform import FLAGS_COLUMN, column_paths, flag_alerts
@@ -98,7 +98,7 @@ def test_a_fink_style_filter_runs_in_the_spark_stage_on_real_alerts(
     for row in rows:
         c = row.candidate
         mags = [p.magpsf for p in row.prv_candidates or [] if p.magpsf is not None]
-        want = c.magpsf < 18.5 and row.roid != 3 and len((row.prv_candidates or [])) >= 1 and all(m > c.magpsf for m in mags)
+        want = c.magpsf < 18.5 and row.roid != 3 and len(row.prv_candidates or []) >= 1 and all(m > c.magpsf for m in mags)
         assert row[FLAGS_COLUMN].bright_riser is want, row.candid
         assert row[FLAGS_COLUMN].sso_ztf_candidates is (row.roid == 3)
         chosen += want
