@@ -16,7 +16,7 @@ from scipy.stats import norm
 from test_science_golden import SETS, is_number, read
 
 from fink_raw2science.science import resolve_modules, run_modules
-from fink_raw2science.science.fink_classification import fink_classification
+from fink_raw2science.science.fink_classification import EG_HOSTS, fink_classification
 from fink_raw2science.science.lightcurve import input_frame_from_records
 from fink_raw2science.science.rates import magnitude_rate
 from fink_raw2science.science.transient import FLAGS, INPUTS, is_transient, transient_flags
@@ -177,7 +177,6 @@ def ref_flags(record: dict[str, Any], roid: int) -> tuple[dict[str, bool | None]
     return flags, result
 
 
-EG = {"Unknown", "Candidate_SN*", "SN", "Transient", "Fail", "Fail 504", "SN*_Candidate", "galaxy", "Galaxy", "EmG"}
 
 
 def ref_class(xtype: str, roid: int) -> str:
@@ -400,3 +399,7 @@ def test_is_transient_mini_cases(alert: dict[str, Any], expected: bool | None) -
     got = is_transient(*(flags[name] for name in FLAGS), pd.Series([0]))
     _, want = ref_flags(alert, 0)
     assert want is expected and got[0] is expected
+
+
+def test_finks_extragalactic_host_list() -> None:
+    assert len(EG_HOSTS) == 34 and {"Galaxy", "galaxy", "Unknown", "Fail 504"} <= EG_HOSTS and "Fail 500" not in EG_HOSTS

@@ -30,7 +30,7 @@ from fink_cli.readback import read_topic, scan_cells
 from fink_cli.reconcile import RunContext
 from fink_common.hbase import HBaseClient
 from fink_common.lake import LakePaths
-from fink_distribution.registry import evaluate_filters, required_columns, resolve_filters
+from fink_distribution.registry import evaluate_filters, input_frame, required_columns, resolve_filters
 from fink_distribution.wire import FINGERPRINT_HEADER, WireSchema, decode_value
 
 __all__ = ["Audit", "SinkAudit", "audit_run", "compare"]
@@ -134,9 +134,10 @@ def _hbase(ctx: RunContext, science: pd.DataFrame) -> list[SinkAudit]:
 
 def _filters(ctx: RunContext, lake: LakePaths) -> list[SinkAudit]:
     filters = resolve_filters()
-    paths = ["candid", *required_columns(filters)]
-    table = read_columns(lake.science, paths)
-    frame = table.rename_columns(paths).to_pandas()
+    paths = list(dict.fromkeys(["candid", *required_columns(filters)]))
+    # whole top-level columns, then the paths from them: a filter may read a field of an array of structs
+    table = read_columns(lake.science, list(dict.fromkeys(p.partition(".")[0] for p in paths)))
+    frame = input_frame(table, paths) if table.num_rows else pd.DataFrame({p: [] for p in paths})
     flags = evaluate_filters(frame, filters) if len(frame) else pd.DataFrame({f.name: [] for f in filters})
     schemas: dict[str, WireSchema] = {}
     if len(frame):  # parsed once each, not per message

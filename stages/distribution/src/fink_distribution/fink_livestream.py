@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from fink_common.taxonomy import EG_HOSTS
 from fink_distribution.filters import numbers
 
 __all__ = [
@@ -58,16 +59,6 @@ __all__ = [
     "yso_candidates",
 ]
 
-#: Fink's extragalactic host types (fink-utils `return_list_of_eg_host`, default list, 34 labels).
-EG_HOSTS: frozenset[str] = frozenset(
-    {
-        "Unknown", "Candidate_SN*", "SN", "Transient", "Fail", "Fail 504", "SN*_Candidate",
-        "galaxy", "Galaxy", "EmG", "Seyfert", "Seyfert_1", "Seyfert_2", "BlueCompG", "StarburstG", "LSB_G",
-        "HII_G", "High_z_G", "GinPair", "GinGroup", "BClG", "GinCl", "PartofG", "Compact_Gr_G", "IG",
-        "PairG", "GroupG", "ClG", "SuperClG", "Void", "LINER", "Possible_ClG", "Possible_SClG",
-        "GravLens_Candidate",
-    }
-)  # fmt: skip
 YSO_TYPES: frozenset[str] = frozenset({"Candidate_YSO", "Candidate_TTau*", "YSO_Candidate", "TTau*_Candidate"})
 BLAZAR_TYPES: frozenset[str] = frozenset({"Blazar", "Blazar_Candidate", "BLLac", "BLLac_Candidate"})
 GRAV_TYPES: frozenset[str] = frozenset(

@@ -32,6 +32,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fink_common.taxonomy import EG_HOSTS
+
 __all__ = [
     "AMBIGUOUS",
     "EARLY_SN",
@@ -60,16 +62,6 @@ TRACKLET = "Tracklet"
 SSO_MPC = "Solar System MPC"
 AMBIGUOUS = "Ambiguous"
 
-#: Fink's extragalactic host types (fink-utils `return_list_of_eg_host`, its default short list, 34 labels).
-EG_HOSTS: frozenset[str] = frozenset(
-    {
-        "Unknown", "Candidate_SN*", "SN", "Transient", "Fail", "Fail 504", "SN*_Candidate",
-        "galaxy", "Galaxy", "EmG", "Seyfert", "Seyfert_1", "Seyfert_2", "BlueCompG", "StarburstG", "LSB_G",
-        "HII_G", "High_z_G", "GinPair", "GinGroup", "BClG", "GinCl", "PartofG", "Compact_Gr_G", "IG",
-        "PairG", "GroupG", "ClG", "SuperClG", "Void", "LINER", "Possible_ClG", "Possible_SClG",
-        "GravLens_Candidate",
-    }
-)  # fmt: skip
 #: Types that are not a catalog classification (beside any "Fail..." or "Galaxy..." prefix).
 NOT_A_CATALOG_TYPE: frozenset[str] = frozenset({"Unknown", "Transient", "Fail", "Fail 504"})
 
