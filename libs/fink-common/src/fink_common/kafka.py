@@ -9,6 +9,7 @@ so logging a client's settings never shows a password (`redacted` gives the mask
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -151,7 +152,21 @@ def ensure_topics(
             if exc.args and getattr(exc.args[0], "name", lambda: "")() == "TOPIC_ALREADY_EXISTS":
                 continue
             raise ServiceError(f"cannot create topic {topic!r}: {exc}") from exc
+    _await_metadata(bootstrap, created, timeout_s, extra)
     return created
+
+
+def _await_metadata(bootstrap: str, topics: list[str], timeout_s: float, extra: Mapping[str, Any] | None) -> None:
+    """Wait until the broker's metadata lists every created topic: the controller acknowledges a creation
+    before the brokers know the topic, and a describe or produce right after it fails with "unknown topic"."""
+    deadline = time.monotonic() + timeout_s
+    while topics:
+        missing = set(topics) - list_topics(bootstrap, extra=extra)
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise ServiceUnavailableError(f"topics created but not in the metadata after {timeout_s} s: {sorted(missing)}")
+        time.sleep(0.2)
 
 
 def delete_topics(bootstrap: str, topics: Iterable[str], timeout_s: float = 30.0) -> None:
