@@ -21,7 +21,7 @@ from fink_common.config import EnvReader, HBaseConfig, KafkaConfig
 from fink_common.hbase import HBaseClient
 from fink_common.lake import LakePaths
 from fink_common.surveys import get_survey
-from fink_distribution.registry import evaluate_filters, required_columns, resolve_filters
+from fink_distribution.registry import evaluate_filters, input_frame, required_columns, resolve_filters
 from fink_distribution.wire import FINGERPRINT_HEADER, decode_value
 
 __all__ = ["RunContext", "build_report"]
@@ -170,10 +170,11 @@ def _filters(ctx: RunContext, nights: list[str], report: Report) -> np.ndarray:
     filters = resolve_filters(survey=ctx.survey)
     alert_id = get_survey(ctx.survey).alert_id_field
     paths = list(dict.fromkeys([alert_id, "night", "science_timestamp", *required_columns(filters)]))
-    table = read_columns(ctx.lake / "science", paths)
+    # whole top-level columns, then the paths from them: a filter may read a field of an array of structs
+    table = read_columns(ctx.lake / "science", list(dict.fromkeys(p.partition(".")[0] for p in paths)))
     if table.num_rows == 0:
         return np.array([])
-    frame = table.rename_columns(paths).to_pandas()
+    frame = input_frame(table, paths)
     flags = evaluate_filters(frame, filters)
     topics = {f.name: f"{ctx.topic_prefix}{f.name}_{ctx.survey}" for f in filters}
     # filter topics first, then the schemas: a schema is published before any message that uses it, so every
