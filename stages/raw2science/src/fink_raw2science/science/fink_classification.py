@@ -1,7 +1,8 @@
 """Fink's ZTF `classification`, in Fink's order and with Fink's class names (fink-filters
 `extract_fink_classification`), and `cdsxmatch`, Fink's name for the catalog type.
 
-Flags, each from Fink's own filter definitions (EG = `EG_HOSTS`, Fink's list of extragalactic host types):
+Flags, each from Fink's own filter definitions (EG = `fink_taxonomy.EG_HOSTS`, Fink's list of extragalactic
+host types):
 
 | flag | condition |
 |---|---|
@@ -32,15 +33,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fink_common.taxonomy import EG_HOSTS
+from fink_raw2science.science.fink_taxonomy import EG_HOSTS, NOT_A_TYPE_PREFIXES, SIMBAD_NOT_A_TYPE
 
 __all__ = [
     "AMBIGUOUS",
     "EARLY_SN",
-    "EG_HOSTS",
     "KILONOVA",
     "MICROLENSING",
-    "NOT_A_CATALOG_TYPE",
     "SN",
     "SSO_CANDIDATE",
     "SSO_MPC",
@@ -62,9 +61,6 @@ TRACKLET = "Tracklet"
 SSO_MPC = "Solar System MPC"
 AMBIGUOUS = "Ambiguous"
 
-#: Types that are not a catalog classification (beside any "Fail..." or "Galaxy..." prefix).
-NOT_A_CATALOG_TYPE: frozenset[str] = frozenset({"Unknown", "Transient", "Fail", "Fail 504"})
-
 
 def _floats(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -77,7 +73,7 @@ def _strings(series: pd.Series, missing: str) -> np.ndarray:
 def is_catalog_type(types: np.ndarray) -> np.ndarray:
     """Fink's `simbad_candidates` flag: a real catalog type (see the module docstring)."""
     return np.array(
-        [t not in NOT_A_CATALOG_TYPE and not t.startswith(("Fail", "Galaxy")) for t in types], dtype=bool
+        [t not in SIMBAD_NOT_A_TYPE and not t.startswith(NOT_A_TYPE_PREFIXES) for t in types], dtype=bool
     )
 
 

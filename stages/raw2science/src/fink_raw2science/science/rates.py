@@ -23,7 +23,10 @@ Fields, per alert (NaN, i.e. null in Spark, where not defined):
 | `lower_rate`, `upper_rate` | its 5th and 95th percentiles |
 
 The four statistics are NaN without a reference, when the reference has neither a magnitude nor a limit,
-when the current candidate has no magnitude, or when `delta_time <= 0`.
+when the current candidate has no magnitude, or when `delta_time` is 0 (Fink divides by it: +/-inf or NaN).
+A reference *later* than the alert (`delta_time < 0`; no real ZTF history does that, the simulated
+histories of `datasim` do) is used as Fink uses it: the rate is still the slope between the two points,
+`(m - m_ref) / delta_time`, its spread divided by `|delta_time|`, its percentiles in increasing order.
 
 How the statistics differ from Fink's. Fink draws 10,000 samples of the current flux (normal, from
 `magpsf`/`sigmapsf`) and of the reference flux (normal from a detection, or uniform between 0 and the flux
@@ -156,13 +159,13 @@ def magnitude_rate(
     detection = np.isfinite(last_mag)
     upper = ~detection & np.isfinite(last_lim)
     with np.errstate(invalid="ignore"):
-        usable = np.isfinite(mag_now) & (delta_time > 0)
+        usable = np.isfinite(mag_now) & np.isfinite(delta_time) & (delta_time != 0)
     mag_rate, sigma_rate, lower_rate, upper_rate = (np.full(n, np.nan) for _ in range(4))
 
     d = usable & detection
     dt = delta_time[d]
     mag_rate[d] = (mag_now[d] - last_mag[d]) / dt
-    sigma_rate[d] = np.hypot(sig_now[d], last_sig[d]) / dt
+    sigma_rate[d] = np.hypot(sig_now[d], last_sig[d]) / np.abs(dt)
     lower_rate[d] = mag_rate[d] - Z95 * sigma_rate[d]
     upper_rate[d] = mag_rate[d] + Z95 * sigma_rate[d]
 
@@ -170,9 +173,12 @@ def magnitude_rate(
     dt = delta_time[u]
     offset = mag_now[u] - last_lim[u]
     mag_rate[u] = (offset - 1.0 / EXP_RATE) / dt
-    sigma_rate[u] = np.hypot(sig_now[u], 1.0 / EXP_RATE) / dt
-    lower_rate[u] = (offset - exp_normal_quantile(0.95, sig_now[u])) / dt
-    upper_rate[u] = (offset - exp_normal_quantile(0.05, sig_now[u])) / dt
+    sigma_rate[u] = np.hypot(sig_now[u], 1.0 / EXP_RATE) / np.abs(dt)
+    # rate = (offset - Y) / dt with Y = X + e: decreasing in Y when dt > 0, increasing when dt < 0
+    y_high, y_low = exp_normal_quantile(0.95, sig_now[u]), exp_normal_quantile(0.05, sig_now[u])
+    forward = dt > 0
+    lower_rate[u] = (offset - np.where(forward, y_high, y_low)) / dt
+    upper_rate[u] = (offset - np.where(forward, y_low, y_high)) / dt
 
     return pd.DataFrame(
         {
