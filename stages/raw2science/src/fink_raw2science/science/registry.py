@@ -117,7 +117,7 @@ def _mag_rate() -> ScienceModule:
             OutputField("from_upper", "boolean", None),
         ),
         function=magnitude_rate,
-        version="2.0.0",
+        version="2.1.0",
         description="Fink's fast-transient rate family, deterministic (mag/day against Fink's reference point)",
     )
 
