@@ -9,7 +9,7 @@ served under Fink's topic names `fink_<name>_ztf` beside this broker's own filte
 | `fast_riser_candidates` | `cdsxmatch` in Fink's extragalactic-host list, `roid` not 2 or 3, `drb > 0.5`, `jd - jdstarthist <= 60`, and a rise of at least 0.25 mag/day (see `rise_rate`) |
 | `vra` | `cdsxmatch == "Unknown"`, `roid != 3`, `magpsf > 19.5`, `drb > 0.5` (the Virtual Research Assistant's input) |
 | `unknowns` | Fink's `classification` is "Unknown" |
-| `magnetic_cvs` | isdiffpos exactly "t" or "1" and within 0.5" of a magnetic cataclysmic variable of Fink's catalog |
+| `magnetic_cvs` | isdiffpos exactly "t" or "1" and, among such alerts of the batch, the nearest to a magnetic cataclysmic variable of Fink's catalog, within 0.5" |
 | `yso_candidates` | `cdsxmatch` is one of SIMBAD's young-stellar-object candidate types |
 | `blazar` | `cdsxmatch` is one of SIMBAD's blazar / BL Lac types |
 | `simbad_grav_candidates` | `cdsxmatch` is one of SIMBAD's gravitational (lensing, black hole, GW) types |
@@ -17,11 +17,30 @@ served under Fink's topic names `fink_<name>_ztf` beside this broker's own filte
 Where the inputs differ from Fink's: `cdsxmatch` is the type of this broker's local catalog cross-match
 (raw2science's `xmatch`), not of CDS's SIMBAD service, so the catalog filters select what that catalog
 types that way; `classification` lacks Fink's machine-learned labels (raw2science's
-`fink_classification`). `magnetic_cvs` selects *every* alert within the radius: Fink's cross-match keeps
-only the nearest alert of each catalog source *within one Spark batch*, so which of two nearby alerts
-Fink sends depends on how the stream was cut into batches; here the answer depends on the alert alone.
+`fink_classification`).
 
-Fink's other ZTF livestream filters are not served; `NOT_SERVED` says why.
+`magnetic_cvs` depends on the batch, as Fink's does: among the alerts of one evaluation batch with a
+positive subtraction, each catalog source flags only its *nearest* alert, if closer than 0.5"; a second
+alert of the same source in the same batch (the same star seen twice in a night, say) is not selected,
+while it is if it arrives in another batch. The batch is the pandas batch the filter is called on: in the
+Spark stage one Arrow batch of a micro-batch's partition (`spark.sql.execution.arrow.maxRecordsPerBatch`),
+in `registry.evaluate_filters` the frame it is given (a whole table for the audit/reconciliation).
+
+Fink's other eleven ZTF livestream filters (of the 21 in fink-filters 7.45) are not served (`NOT_SERVED`):
+
+| filter | why not |
+|---|---|
+| `early_kn_candidates` | needs the Mangrove galaxy catalog (27.6 MB) and an online SDSS query per alert |
+| `early_sn_candidates` | needs Fink's SuperNNova and random-forest SN Ia scores (models not served) |
+| `sn_candidates` | needs Fink's SuperNNova scores |
+| `kn_candidates` | needs Fink's kilonova random-forest score |
+| `microlensing_candidates` | needs Fink's LIA microlensing score (`mulens`) |
+| `rate_based_kn_candidates` | needs Fink's SN/KN scores and an online SDSS query per candidate |
+| `new_hostless`, `intra_night_hostless`, `inter_night_hostless` | need the ELEPHANT hostless pipeline (its config is missing from the published fink-science) and a Gaia DR3 cross-match |
+| `tns_match` | needs the TNS catalog (downloaded from TNS with credentials) |
+| `yso_spicy_candidates` | needs the SPICY catalog cross-match (VizieR) and Fink's light-curve fit slope |
+
+Each of them can still be run through the Fink plug-in contract (`fink_plugins`) once its inputs exist.
 """
 
 from __future__ import annotations
@@ -78,15 +97,15 @@ MCV_RADIUS_ARCSEC = 0.5
 NOT_SERVED: dict[str, str] = {
     "early_kn_candidates": "needs the Mangrove galaxy catalog (27.6 MB) and an online SDSS query per alert",
     "early_sn_candidates": "needs Fink's SuperNNova and random-forest SN Ia scores (models not served)",
-    "sn_candidates": "needs Fink's SuperNNova scores (models not served)",
+    "sn_candidates": "needs Fink's SuperNNova scores",
     "kn_candidates": "needs Fink's kilonova random-forest score",
-    "microlensing_candidates": "needs Fink's LIA microlensing score",
-    "rate_based_kn_candidates": "needs an online SDSS query per candidate",
-    "new_hostless": "needs the ELEPHANT hostless pipeline (not importable from the published fink-science) and Gaia DR3",
+    "microlensing_candidates": "needs Fink's LIA microlensing score (`mulens`)",
+    "rate_based_kn_candidates": "needs Fink's SN/KN scores and an online SDSS query per candidate",
+    "new_hostless": "needs the ELEPHANT hostless pipeline (its config is missing from the published fink-science) and a Gaia DR3 cross-match",
     "intra_night_hostless": "as new_hostless",
     "inter_night_hostless": "as new_hostless",
     "tns_match": "needs the TNS catalog (downloaded from TNS with credentials)",
-    "yso_spicy_candidates": "needs the SPICY catalog cross-match (VizieR) and SNAD light-curve features",
+    "yso_spicy_candidates": "needs the SPICY catalog cross-match (VizieR) and Fink's light-curve fit slope",
 }
 
 
@@ -209,29 +228,29 @@ def mcv_positions() -> tuple[np.ndarray, tuple[str, ...]]:
     """Unit vectors and names of the catalog's sources (parsed once per process)."""
     text = resources.files("fink_distribution").joinpath(MCV_CATALOG).read_text(encoding="utf-8")
     rows = [line.split(",") for line in text.splitlines()[1:] if line.strip()]
-    ra = np.radians([_sexagesimal(r[1], hours=True) for r in rows])
-    dec = np.radians([_sexagesimal(r[2], hours=False) for r in rows])
-    xyz = np.column_stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
-    return xyz, tuple(r[0].strip() for r in rows)
+    ra = np.array([_sexagesimal(r[1], hours=True) for r in rows])
+    dec = np.array([_sexagesimal(r[2], hours=False) for r in rows])
+    return _unit_vectors(ra, dec), tuple(r[0].strip() for r in rows)
+
+
+def _unit_vectors(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
+    ra, dec = np.radians(ra_deg), np.radians(dec_deg)
+    return np.column_stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
 
 
 def magnetic_cvs(isdiffpos: pd.Series, ra: pd.Series, dec: pd.Series) -> np.ndarray:
-    """A positive subtraction within 0.5 arcsec of a known magnetic cataclysmic variable."""
-    positive = np.array([str(v) in ("t", "1") for v in isdiffpos.array], dtype=bool)
-    ra_r, dec_r = np.radians(numbers(ra)), np.radians(numbers(dec))
-    ok = positive & np.isfinite(ra_r) & np.isfinite(dec_r)
+    """A positive subtraction, the batch's nearest one to a known magnetic cataclysmic variable, within 0.5"."""
+    positive = np.array([isinstance(v, str) and v in ("t", "1") for v in isdiffpos.array], dtype=bool)
+    ra_deg, dec_deg = numbers(ra), numbers(dec)
+    candidates = np.flatnonzero(positive & np.isfinite(ra_deg) & np.isfinite(dec_deg))
     out = np.zeros(len(positive), dtype=bool)
-    if not ok.any():
+    if candidates.size == 0:
         return out
-    alerts = np.column_stack(
-        [np.cos(dec_r[ok]) * np.cos(ra_r[ok]), np.cos(dec_r[ok]) * np.sin(ra_r[ok]), np.sin(dec_r[ok])]
-    )
+    alerts = cKDTree(_unit_vectors(ra_deg[candidates], dec_deg[candidates]))
     chord = 2.0 * math.sin(math.radians(MCV_RADIUS_ARCSEC / 3600.0) / 2.0)
-    distance, _ = _tree().query(alerts, k=1, distance_upper_bound=chord * (1 + 1e-12))
-    out[np.flatnonzero(ok)] = np.isfinite(distance) & (distance < chord)
+    # for every catalog source, its nearest alert of the batch; kept when strictly closer than the radius
+    distance, nearest = alerts.query(mcv_positions()[0], k=1, distance_upper_bound=chord)
+    out[candidates[np.unique(nearest[distance < chord])]] = True
     return out
 
 
-@lru_cache(maxsize=1)
-def _tree() -> cKDTree:
-    return cKDTree(mcv_positions()[0])

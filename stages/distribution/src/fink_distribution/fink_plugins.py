@@ -9,16 +9,26 @@ else the one at the root, if exactly one; otherwise the filter cannot run. Fink 
 the history-plus-current arrays `c<field>c` (e.g. `cjdc`, `cmagpsfc`): here a parameter `c<field>c`
 reads `prv_candidates.<field>` and `candidate.<field>` and passes their concatenation, per alert.
 
-Configuration (`FINK_EXTRA_FILTERS`): `fink:<module>.<function>`, e.g.
-`fink:fink_filters.ztf.livestream.filter_blazar.filter.blazar`, or `fink:<module>.<function>=<name>` to
-choose the filter's (and topic's) name; by default it is the function's name, as in Fink. The names are
-resolved when the stage sees the science table (`bind`), and every parameter it cannot resolve is
-reported at once.
+Configuration (`FINK_EXTRA_FILTERS`, comma-separated):
+
+* `fink:<module>.<function>`, e.g. `fink:fink_filters.ztf.livestream.filter_blazar.filter.blazar`;
+* `fink:<package>.filter_<name>`, Fink's layout (the function `<name>` of the package's `filter` module), e.g.
+  `fink:fink_filters.ztf.livestream.filter_blazar`;
+* either followed by `=<name>` to choose the filter's (and topic's) name; by default it is the function's
+  name, as in Fink (`fink_<name>_ztf` with the default prefix).
+
+The names are resolved when the stage sees the science table (`bind`: the Spark schema in the stage,
+`bind_schema` for an Arrow schema, e.g. the science parquet's), and every parameter it cannot resolve is
+reported at once. A parameter `c<field>c` reads the two paths `prv_candidates.<field>` and
+`candidate.<field>` (so the audit reads them as any other input) and the filter receives, per alert,
+the history values followed by the current one (an int64 array for integers, float64 with NaN for
+other numbers and nulls, else an object array), a Series of arrays as Fink's.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,12 +36,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pyspark.sql import types as T
 
 from fink_distribution.registry import AlertFilter, FilterError
 
 __all__ = [
-    "PREFIX", "FinkStyleFilter", "bind", "fink_filter", "flat_paths", "parameter_names", "resolve_parameter",
+    "PREFIX", "FinkStyleFilter", "bind", "bind_schema", "fink_filter", "flat_paths", "parameter_names",
+    "resolve_parameter",
 ]  # fmt: skip
 
 PREFIX = "fink:"
@@ -107,12 +119,30 @@ def _concat(history: pd.Series, current: pd.Series) -> pd.Series:
     for before, now in zip(history.array, current.array, strict=True):
         values = list(before) if hasattr(before, "__len__") and not isinstance(before, str) else []
         values.append(now)
-        out.append(np.asarray(values, dtype=np.float64 if _numeric(values) else object))
+        out.append(np.asarray(values, dtype=_dtype(values)))
     return pd.Series(out, dtype=object)
 
 
-def _numeric(values: list[Any]) -> bool:
-    return all(v is None or (isinstance(v, int | float | np.number) and not isinstance(v, bool)) for v in values)
+def _dtype(values: list[Any]) -> type:
+    if all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in values):
+        return np.int64
+    if all(v is None or (isinstance(v, int | float | np.number) and not isinstance(v, bool)) for v in values):
+        return np.float64
+    return object
+
+
+def _target(path: str) -> tuple[str, str]:
+    """(module, function) of a spec's dotted path: Fink's `<package>.filter_<name>` or `<module>.<function>`."""
+    last = path.rpartition(".")[2]
+    if last.startswith("filter_") and len(last) > len("filter_"):
+        try:
+            is_package = importlib.util.find_spec(path) is not None
+        except (ImportError, ValueError):  # a parent package is missing: reported by the import below
+            is_package = False
+        if is_package:
+            return f"{path}.filter", last[len("filter_") :]
+    module_name, _, attribute = path.rpartition(".")
+    return module_name, attribute
 
 
 def fink_filter(spec: str) -> FinkStyleFilter:
@@ -120,8 +150,8 @@ def fink_filter(spec: str) -> FinkStyleFilter:
     body = spec[len(PREFIX) :] if spec.startswith(PREFIX) else spec
     match = _SPEC.match(body)
     if not match:
-        raise FilterError(f"{spec!r} is not 'fink:<module>.<function>[=<name>]'")
-    module_name, _, attribute = match.group("path").rpartition(".")
+        raise FilterError(f"{spec!r} is not 'fink:<module>.<function>[=<name>]' or 'fink:<package>.filter_<name>[=<name>]'")
+    module_name, attribute = _target(match.group("path"))
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # a third-party import can fail with anything
@@ -155,6 +185,26 @@ def bind(filters: Sequence[AlertFilter], flat: Sequence[str], available: Iterabl
     if problems:
         raise FilterError(problems, what="Fink-style filters")
     return tuple(out)
+
+
+def bind_schema(filters: Sequence[AlertFilter], schema: pa.Schema) -> tuple[AlertFilter, ...]:
+    """`bind` against an Arrow schema (the science parquet's), for the paths outside Spark."""
+    flat: list[str] = []
+    readable: set[str] = set()
+    for item in schema:
+        flat.extend(_arrow_flat(item, ""))
+        readable.add(item.name)
+        data_type = item.type.value_type if pa.types.is_list(item.type) or pa.types.is_large_list(item.type) else item.type
+        if pa.types.is_struct(data_type):
+            readable.update(f"{item.name}.{data_type.field(i).name}" for i in range(data_type.num_fields))
+    return bind(filters, flat, readable)
+
+
+def _arrow_flat(item: pa.Field, prefix: str) -> list[str]:
+    path = f"{prefix}{item.name}"
+    if not pa.types.is_struct(item.type):
+        return [path]
+    return [path, *(p for i in range(item.type.num_fields) for p in _arrow_flat(item.type.field(i), f"{path}."))]
 
 
 def flat_paths(schema: T.StructType, prefix: str = "") -> list[str]:
