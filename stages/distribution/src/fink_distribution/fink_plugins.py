@@ -115,7 +115,7 @@ class FinkStyleFilter(AlertFilter):
 
 
 def _concat(history: pd.Series, current: pd.Series) -> pd.Series:
-    out = []
+    out: list[np.ndarray] = []
     for before, now in zip(history.array, current.array, strict=True):
         values = list(before) if hasattr(before, "__len__") and not isinstance(before, str) else []
         values.append(now)

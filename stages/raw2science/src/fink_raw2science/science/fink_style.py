@@ -80,7 +80,8 @@ def _flatten(schema: T.StructType, prefix: str = "") -> list[str]:
 def _alert_names() -> tuple[str, ...]:
     schema = spark_schema(raw_alert_schema("ztf"))
     history = schema[_HISTORY].dataType
-    fields = history.elementType.fieldNames() if isinstance(history, T.ArrayType) else []
+    element = history.elementType if isinstance(history, T.ArrayType) else None
+    fields = element.fieldNames() if isinstance(element, T.StructType) else []
     return tuple(dict.fromkeys([*_flatten(schema), *(f"c{name}" for name in fields)]))
 
 
@@ -116,16 +117,17 @@ def _output(function: Any, column: str, options: Mapping[str, Any], where: str) 
             raise ScienceError(f"{where}: type {ddl!r} is not one of {sorted(_FAILED)}")
         return (OutputField(column, ddl, options.get("failed", _FAILED[ddl])),), None
     if isinstance(return_type, T.StructType):
-        fields = [(f.name, _DDL.get(type(f.dataType))) for f in return_type.fields]
-        bad = [name for name, ddl in fields if ddl is None]
-        if bad or not fields:
+        typed = [(f.name, _DDL.get(type(f.dataType))) for f in return_type.fields]
+        bad = [name for name, kind in typed if kind is None]
+        if bad or not typed:
             raise ScienceError(f"{where}: struct fields {bad or '(none)'} are not of {sorted(_FAILED)}")
         if wanted is not None or "failed" in options:
             raise ScienceError(f"{where}: 'type'/'failed' options do not apply to a struct return type")
-        return tuple(OutputField(name, ddl, _FAILED[ddl]) for name, ddl in fields if ddl), column
-    ddl = _DDL.get(type(return_type))
-    if ddl is None:
+        return tuple(OutputField(name, kind, _FAILED[kind]) for name, kind in typed if kind), column
+    scalar = _DDL.get(type(return_type))
+    if scalar is None:
         raise ScienceError(f"{where}: return type {return_type.simpleString()} is not one of {sorted(_FAILED)}")
+    ddl = scalar
     if wanted is not None and wanted != ddl:
         raise ScienceError(f"{where}: option type {wanted!r} differs from the pandas_udf's return type {ddl!r}")
     return (OutputField(column, ddl, options.get("failed", _FAILED[ddl])),), None
