@@ -86,16 +86,17 @@ def test_fast_riser_candidates() -> None:
     assert got == [True, False, False, False, False, False, False, False]
 
 
-def test_magnetic_cvs_radius_sign_and_nearest_per_batch() -> None:
+def test_magnetic_cvs_radius_and_sign_each_alert_on_its_own() -> None:
     ra0, dec0 = 4.7370833, 34.9122222  # V479 And, the catalog's first row
-    # Fink's verified case: at 0.3", 0.4" and 0.6" north, only the nearest is selected
+    # at 0.3", 0.4" and 0.6" north: both inside the radius are selected (Fink's batch keeps only the 0.3" one)
     north = {"candidate__isdiffpos": ["t"] * 3, "candidate__ra": [ra0] * 3}
-    assert run("magnetic_cvs", **north, candidate__dec=[dec0 + o / 3600 for o in (0.3, 0.4, 0.6)]) == [True, False, False]
-    assert run("magnetic_cvs", **north, candidate__dec=[dec0 + o / 3600 for o in (0.4, 0.6, 0.3)]) == [False, False, True]
-    # alone (another batch), the 0.4" one is selected; 0.6" never is
-    assert run("magnetic_cvs", candidate__isdiffpos=["1", "t"], candidate__ra=[ra0] * 2,
-               candidate__dec=[dec0 + 0.4 / 3600, dec0 + 0.6 / 3600]) == [True, False]  # fmt: skip
-    # a negative subtraction takes no part: the next nearest positive one is selected
+    assert run("magnetic_cvs", **north, candidate__dec=[dec0 + o / 3600 for o in (0.3, 0.4, 0.6)]) == [True, True, False]
+    assert run("magnetic_cvs", **north, candidate__dec=[dec0 + o / 3600 for o in (0.4, 0.6, 0.3)]) == [True, False, True]
+    # the same alerts one at a time give the same answers: the selection does not depend on the batch
+    for offset, want in ((0.3, True), (0.4, True), (0.49, True), (0.6, False)):
+        got = run("magnetic_cvs", candidate__isdiffpos=["1"], candidate__ra=[ra0], candidate__dec=[dec0 + offset / 3600])
+        assert got == [want], offset
+    # only "t" and "1" are positive subtractions
     got = run("magnetic_cvs", candidate__isdiffpos=["f", "true", None, "t"], candidate__ra=[ra0] * 4,
               candidate__dec=[dec0 + o / 3600 for o in (0.1, 0.2, 0.25, 0.3)])  # fmt: skip
     assert got == [False, False, False, True]
@@ -193,7 +194,7 @@ def test_magnetic_cvs_equals_a_per_source_reference_on_real_alerts_moved_onto_th
     science_lake: Path,  # noqa: F811
 ) -> None:
     """The real alerts (their own isdiffpos), a third of them moved to within ~1" of catalog sources, several
-    per source, as one batch: each source selects its nearest positive alert if closer than 0.5"."""
+    per source: every positive alert closer than 0.5" to a source is selected, in one batch or one at a time."""
     table = read_science(science_lake)
     item = BUILTINS["magnetic_cvs"]
     frame = input_frame(table, item.inputs)
@@ -207,12 +208,14 @@ def test_magnetic_cvs_equals_a_per_source_reference_on_real_alerts_moved_onto_th
     got = evaluate_filters(frame, [item])["magnetic_cvs"].tolist()
     positions = list(zip(frame["candidate.ra"], frame["candidate.dec"], strict=True))
     positive = [v in ("t", "1") for v in frame["candidate.isdiffpos"]]
-    want = [False] * len(frame)
-    for ra, dec in catalog:
-        seps = [(_separation_arcsec(ra, dec, a, d), i) for i, (a, d) in enumerate(positions) if positive[i]]
-        best, index = min(seps)
-        if best < 0.5:
-            want[index] = True
+    want = [positive[i] and min(_separation_arcsec(ra, dec, a, d) for ra, dec in catalog) < 0.5
+            for i, (a, d) in enumerate(positions)]  # fmt: skip
     assert got == want
-    assert 10 < sum(want) < 40  # some sources select one of their alerts, none selects two
+    assert 10 < sum(want) < 100
+    # several alerts of one source are selected together (Fink's batch would keep one of them)
+    per_source = [sum(1 for i, (a, d) in enumerate(positions) if want[i] and _separation_arcsec(ra, dec, a, d) < 0.5)
+                  for ra, dec in catalog]  # fmt: skip
+    assert max(per_source) >= 2
+    one_by_one = [evaluate_filters(frame.iloc[[i]].reset_index(drop=True), [item])["magnetic_cvs"].item() for i in range(len(frame))]
+    assert one_by_one == got
     assert set(frame["candidate.isdiffpos"]) >= {"t", "f"}

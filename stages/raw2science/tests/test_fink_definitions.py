@@ -15,9 +15,9 @@ import pytest
 from scipy.stats import expon, exponnorm, norm
 from test_science_golden import SETS, is_number, read
 
+from fink_common.taxonomy import EG_HOSTS
 from fink_raw2science.science import resolve_modules, run_modules
 from fink_raw2science.science.fink_classification import fink_classification
-from fink_raw2science.science.fink_taxonomy import EG_HOSTS
 from fink_raw2science.science.lightcurve import input_frame_from_records
 from fink_raw2science.science.rates import magnitude_rate
 from fink_raw2science.science.transient import FLAGS, INPUTS, is_transient, transient_flags
@@ -240,7 +240,7 @@ def test_the_sample_exercises_every_kind_of_reference(science: tuple[list[dict[s
     rated = out["mag_rate"].notna()
     if len(records) == SETS["ztf_4.02"]:  # (no alert here lacks a reference: the hand cases cover that)
         assert upper.sum() > 20 and (~upper & rated).sum() > 20
-        assert (out["delta_time"] < 0).sum() > 20  # simulated histories hold later upper limits
+        assert (out["delta_time"] < 0).sum() > 20  # stored histories of these alerts hold later points
     else:  # the 3.3 histories hold upper limits only: every rate comes from one
         assert rated.sum() > 0 and (upper == rated).all()
 
@@ -495,7 +495,3 @@ EG_34 = (
 def test_finks_extragalactic_host_list() -> None:
     assert len(EG_34) == 34 and EG_HOSTS == frozenset(EG_34) and "Fail 500" not in EG_HOSTS
 
-
-def test_the_distribution_copy_of_the_host_list_agrees() -> None:
-    shared = pytest.importorskip("fink_common.taxonomy")  # distribution's copy, while it lives there
-    assert shared.EG_HOSTS == EG_HOSTS

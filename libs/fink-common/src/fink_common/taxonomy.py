@@ -1,11 +1,14 @@
-"""Fink's lists of SIMBAD object types, shared by the science modules and the filters."""
+"""Fink's lists of catalog (SIMBAD) object types, shared by raw2science's classification and the filters.
+
+Exact, case-sensitive strings: "Galaxy" and "galaxy" are both hosts, "Fail 500" is not one.
+"""
 
 from __future__ import annotations
 
-__all__ = ["EG_HOSTS"]
+__all__ = ["EG_HOSTS", "NOT_A_TYPE_PREFIXES", "SIMBAD_NOT_A_TYPE"]
 
 #: Fink's extragalactic host types (fink-utils `return_list_of_eg_host`, its default short list, 34 labels):
-#: a transient whose cross-match type is one of these may be extragalactic. Exact strings only.
+#: a transient whose cross-match type is one of these may be extragalactic.
 EG_HOSTS: frozenset[str] = frozenset(
     {
         "Unknown", "Candidate_SN*", "SN", "Transient", "Fail", "Fail 504", "SN*_Candidate",
@@ -15,3 +18,8 @@ EG_HOSTS: frozenset[str] = frozenset(
         "GravLens_Candidate",
     }
 )  # fmt: skip
+#: Cross-match values that are not a classification (Fink's `simbad_candidates` excludes them): no match,
+#: an unspecified transient, a failed cross-match.
+SIMBAD_NOT_A_TYPE: frozenset[str] = frozenset({"Unknown", "Transient", "Fail", "Fail 504"})
+#: Prefixes that are not a classification either (any failure, and Fink's "Galaxy..." types, case-sensitive).
+NOT_A_TYPE_PREFIXES: tuple[str, ...] = ("Fail", "Galaxy")

@@ -9,7 +9,7 @@ served under Fink's topic names `fink_<name>_ztf` beside this broker's own filte
 | `fast_riser_candidates` | `cdsxmatch` in Fink's extragalactic-host list, `roid` not 2 or 3, `drb > 0.5`, `jd - jdstarthist <= 60`, and a rise of at least 0.25 mag/day (see `rise_rate`) |
 | `vra` | `cdsxmatch == "Unknown"`, `roid != 3`, `magpsf > 19.5`, `drb > 0.5` (the Virtual Research Assistant's input) |
 | `unknowns` | Fink's `classification` is "Unknown" |
-| `magnetic_cvs` | isdiffpos exactly "t" or "1" and, among such alerts of the batch, the nearest to a magnetic cataclysmic variable of Fink's catalog, within 0.5" |
+| `magnetic_cvs` | isdiffpos exactly "t" or "1" and closer than 0.5" to a magnetic cataclysmic variable of Fink's catalog |
 | `yso_candidates` | `cdsxmatch` is one of SIMBAD's young-stellar-object candidate types |
 | `blazar` | `cdsxmatch` is one of SIMBAD's blazar / BL Lac types |
 | `simbad_grav_candidates` | `cdsxmatch` is one of SIMBAD's gravitational (lensing, black hole, GW) types |
@@ -19,12 +19,11 @@ Where the inputs differ from Fink's: `cdsxmatch` is the type of this broker's lo
 types that way; `classification` lacks Fink's machine-learned labels (raw2science's
 `fink_classification`).
 
-`magnetic_cvs` depends on the batch, as Fink's does: among the alerts of one evaluation batch with a
-positive subtraction, each catalog source flags only its *nearest* alert, if closer than 0.5"; a second
-alert of the same source in the same batch (the same star seen twice in a night, say) is not selected,
-while it is if it arrives in another batch. The batch is the pandas batch the filter is called on: in the
-Spark stage one Arrow batch of a micro-batch's partition (`spark.sql.execution.arrow.maxRecordsPerBatch`),
-in `registry.evaluate_filters` the frame it is given (a whole table for the audit/reconciliation).
+`magnetic_cvs` selects *every* positive alert closer than 0.5" to a catalog source. Fink's cross-match keeps
+only each source's *nearest* alert within one Spark batch, so a second alert of the same star in the same
+batch is dropped there and sent when it falls in another batch: Fink's answer depends on how the stream was
+cut. Here it depends on the alert alone, as for the rate, so a replay, the audit and the reconciliation see
+the same selection as the stream.
 
 Fink's other eleven ZTF livestream filters (of the 21 in fink-filters 7.45) are not served (`NOT_SERVED`):
 
@@ -239,18 +238,22 @@ def _unit_vectors(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
 
 
 def magnetic_cvs(isdiffpos: pd.Series, ra: pd.Series, dec: pd.Series) -> np.ndarray:
-    """A positive subtraction, the batch's nearest one to a known magnetic cataclysmic variable, within 0.5"."""
+    """A positive subtraction closer than 0.5" to a known magnetic cataclysmic variable (every such alert)."""
     positive = np.array([isinstance(v, str) and v in ("t", "1") for v in isdiffpos.array], dtype=bool)
     ra_deg, dec_deg = numbers(ra), numbers(dec)
     candidates = np.flatnonzero(positive & np.isfinite(ra_deg) & np.isfinite(dec_deg))
     out = np.zeros(len(positive), dtype=bool)
     if candidates.size == 0:
         return out
-    alerts = cKDTree(_unit_vectors(ra_deg[candidates], dec_deg[candidates]))
     chord = 2.0 * math.sin(math.radians(MCV_RADIUS_ARCSEC / 3600.0) / 2.0)
-    # for every catalog source, its nearest alert of the batch; kept when strictly closer than the radius
-    distance, nearest = alerts.query(mcv_positions()[0], k=1, distance_upper_bound=chord)
-    out[candidates[np.unique(nearest[distance < chord])]] = True
+    # each alert's nearest catalog source; kept when strictly closer than the radius
+    distance, _ = _catalog_tree().query(_unit_vectors(ra_deg[candidates], dec_deg[candidates]), k=1)
+    out[candidates[distance < chord]] = True
     return out
+
+
+@lru_cache(maxsize=1)
+def _catalog_tree() -> cKDTree:
+    return cKDTree(mcv_positions()[0])
 
 

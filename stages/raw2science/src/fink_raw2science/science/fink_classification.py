@@ -1,7 +1,7 @@
 """Fink's ZTF `classification`, in Fink's order and with Fink's class names (fink-filters
 `extract_fink_classification`), and `cdsxmatch`, Fink's name for the catalog type.
 
-Flags, each from Fink's own filter definitions (EG = `fink_taxonomy.EG_HOSTS`, Fink's list of extragalactic
+Flags, each from Fink's own filter definitions (EG = `fink_common.taxonomy.EG_HOSTS`, Fink's list of extragalactic
 host types):
 
 | flag | condition |
@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fink_raw2science.science.fink_taxonomy import EG_HOSTS, NOT_A_TYPE_PREFIXES, SIMBAD_NOT_A_TYPE
+from fink_common.taxonomy import EG_HOSTS, NOT_A_TYPE_PREFIXES, SIMBAD_NOT_A_TYPE
 
 __all__ = [
     "AMBIGUOUS",
