@@ -15,17 +15,18 @@ from enriched_alerts import SCIENCE_FILES, read_science, science_lake  # noqa: F
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
-from fink_common.kafka import make_admin
+from fink_common.kafka import ensure_topics, make_admin, make_producer
+from fink_common.testing import unique_name
 from fink_distribution.config import DistributionConfig
 from fink_distribution.job import DistributionSink, create_topics, read_query_id
-from fink_distribution.publisher import TransactionalPublisher
+from fink_distribution.publisher import TransactionalPublisher, partition_for
 from fink_distribution.registry import evaluate_filters, input_frame, required_columns
 from fink_distribution.wire import FINGERPRINT_HEADER, decode_value, wire_schema
 
 
 @pytest.fixture
 def config(kafka_bootstrap: str, science_lake: Path, tmp_path: Path) -> DistributionConfig:  # noqa: F811
-    return lake_config(kafka_bootstrap, science_lake / "science", tmp_path, "fink_it")
+    return lake_config(kafka_bootstrap, science_lake / "science", tmp_path, "fink_it", FINK_TOPIC_PARTITIONS="3")
 
 
 def expected_candids(config: DistributionConfig, table: pa.Table) -> dict[str, set[int]]:
@@ -53,7 +54,8 @@ def check_topics(config: DistributionConfig, table: pa.Table) -> dict[str, int]:
             record = decode_value(message.value(), schemas[header])  # the published schema, nothing else
             row = rows[record["candid"]]
             candids[record["candid"]] += 1
-            assert message.key() == row["objectId"].encode()
+            assert message.key() == text.encode()  # Fink's convention: the writer schema's JSON, every message
+            assert message.partition() == partition_for(row["objectId"].encode(), 3)  # one object, one partition
             assert (record["objectId"], record["candidate"]["jd"], record["classification"], record["night"]) == (
                 row["objectId"],
                 row["candidate"]["jd"],
@@ -152,3 +154,18 @@ def test_an_aborted_transaction_is_invisible(config: DistributionConfig) -> None
         assert publisher.last_committed("sink-a") == 0 and publisher.last_committed("sink-b") is None
     finally:
         publisher.close()
+
+
+def test_partition_for_is_the_partition_an_object_id_key_had(kafka_bootstrap: str) -> None:
+    """Every message's key is now the schema, so the publisher picks the partition itself; on a real
+    five-partition topic, librdkafka's default partitioner given the object id as key chose the same one."""
+    topic = unique_name("fink_partitions")
+    ensure_topics(kafka_bootstrap, [topic], partitions=5)
+    ids = [f"ZTF23a{n:06d}".encode() for n in range(200)] + [str(170028115896025115 + n).encode() for n in range(200)]
+    producer = make_producer(kafka_bootstrap)
+    for key in ids:
+        producer.produce(topic, value=b"\x00", key=key)
+    assert producer.flush(30) == 0
+    got = {m.key(): m.partition() for m in read_topic(kafka_bootstrap, topic)}
+    assert got == {key: partition_for(key, 5) for key in ids}
+    assert set(got.values()) == set(range(5))

@@ -21,6 +21,7 @@ from pyspark.sql import SparkSession
 from fink_common.errors import ConfigError
 from fink_distribution import lsst_filters as rules
 from fink_distribution.config import DistributionConfig, load_config
+from fink_distribution.publisher import partition_for
 from fink_distribution.registry import LSST_BUILTINS, FilterError, resolve_filters
 from fink_distribution.wire import FINGERPRINT_HEADER, decode_value
 
@@ -98,7 +99,7 @@ def test_each_rule_at_its_edges() -> None:
 
 @pytest.fixture
 def config(kafka_bootstrap: str, lsst_science_lake: Path, tmp_path: Path) -> DistributionConfig:  # noqa: F811
-    return lake_config(kafka_bootstrap, lsst_science_lake / "science", tmp_path, "fink_lsst", FINK_SURVEY="lsst")
+    return lake_config(kafka_bootstrap, lsst_science_lake / "science", tmp_path, "fink_lsst", FINK_SURVEY="lsst", FINK_TOPIC_PARTITIONS="2")
 
 
 def test_lsst_topics_on_real_kafka(spark: SparkSession, config: DistributionConfig) -> None:
@@ -122,7 +123,8 @@ def test_lsst_topics_on_real_kafka(spark: SparkSession, config: DistributionConf
             row = rows[record["diaSourceId"]]
             got[record["diaSourceId"]] += 1
             owner = row["diaObjectId"] if row["diaObjectId"] is not None else row["ssObjectId"]
-            assert message.key() == str(owner).encode()  # the decimal id, exact
+            assert message.key() == schemas[header].encode()  # the writer schema's JSON (Fink's convention)
+            assert message.partition() == partition_for(str(owner).encode(), 2)  # by the decimal id, exact
             assert (record["diaObjectId"], record["ssObjectId"]) == (row["diaObjectId"], row["ssObjectId"])
             assert record["diaSource"]["diaObjectId"] == row["diaSource"]["diaObjectId"]  # Rubin's 0 kept
             assert record["cutoutDifference"] == row["cutoutDifference"]

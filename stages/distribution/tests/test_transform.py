@@ -83,7 +83,7 @@ def test_round_trip_with_the_published_schema_only(science: DataFrame, table: pa
         record = decode_value(bytes(message.value), schema.text)
         original = expected[record["kafka_offset"]]
         assert same(record, original), record["kafka_offset"]
-        assert bytes(message.key) == original["objectId"].encode() and message.alert_id == original["candid"]
+        assert bytes(message.partition_key) == original["objectId"].encode() and message.alert_id == original["candid"]
         assert message.filters == ["everything"] and message.failed == []
         assert record["cutoutDifference"]["stampData"][:2] == b"\x1f\x8b"  # gzipped FITS, unchanged
         written = BytesIO()

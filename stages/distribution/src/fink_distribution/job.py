@@ -79,7 +79,7 @@ class BatchPass:
             self.alerts += 1
             self.failed.update(row.failed)
             if row.value is not None:
-                yield (None if row.key is None else bytes(row.key)), bytes(row.value), row.filters
+                yield bytes(row.partition_key or b""), bytes(row.value), row.filters
 
 
 @dataclass

@@ -4,7 +4,14 @@ Each micro-batch is one Kafka transaction holding, atomically:
 
 1. the schema record (`<prefix>schemas`, key = fingerprint, value = schema JSON) when this fingerprint
    is not published yet;
-2. the alert messages, one per (alert, selecting filter), with the `fink-schema-fingerprint` header;
+2. the alert messages, one per (alert, selecting filter): key = the writer schema's compact JSON
+   (`WireSchema.key`, the same for every message: Fink's convention, what the published `fink-client` decodes
+   with), the `fink-schema-fingerprint` header (what our client decodes with), and an explicit partition:
+   `partition_for(object id, partitions)`, CRC-32 of the object id modulo the topic's partition count (read
+   from the metadata once per topic and cached; read again when a transaction is retried). So every alert of
+   one object lands in one partition, in order, although every key is the same (the default partitioner would
+   hash that constant key and put a whole topic in one partition). CRC-32 is librdkafka's `consistent_random`
+   hash, so an object keeps the partition it had when the key was the object id;
 3. the commit record (`<prefix>distribution_commits`, key = the sink id, value = JSON with `batch_id`).
 
 Before a batch the last committed batch id of the sink is read back with `isolation.level=read_committed`;
@@ -24,6 +31,7 @@ restart resumes from the checkpoint.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -35,10 +43,10 @@ from fink_common.logging import get_logger
 from fink_common.retry import io_retry
 from fink_distribution.wire import FINGERPRINT_HEADER, WireSchema
 
-__all__ = ["Outgoing", "TransactionalPublisher", "commit_value"]
+__all__ = ["Outgoing", "TransactionalPublisher", "commit_value", "partition_for"]
 
-#: One encoded alert: (key, value, names of the filters that selected it).
-Outgoing = tuple[bytes | None, bytes, Sequence[str]]
+#: One encoded alert: (partition key (the object id), value, names of the filters that selected it).
+Outgoing = tuple[bytes, bytes, Sequence[str]]
 
 log = get_logger("fink.distribution.publisher")
 
@@ -46,6 +54,14 @@ log = get_logger("fink.distribution.publisher")
 def commit_value(batch_id: int, **details: Any) -> bytes:
     """The value of a commit record: JSON with `batch_id` first, then any details."""
     return json.dumps({"batch_id": batch_id, **details}, separators=(",", ":")).encode("utf-8")
+
+
+def partition_for(partition_key: bytes, partitions: int) -> int:
+    """The partition of an alert: CRC-32 (IEEE, as zlib and librdkafka's `consistent` partitioner) of its
+    object id, modulo the topic's partition count. Stable across processes and restarts."""
+    if partitions < 1:
+        raise ValueError(f"a topic has at least one partition, not {partitions}")
+    return zlib.crc32(partition_key) % partitions
 
 
 def _kafka_error(exc: BaseException) -> KafkaError | None:
@@ -78,6 +94,7 @@ class TransactionalPublisher:
         )
         self._positions: dict[str, dict[int, int]] = {}  # topic -> partition -> next offset to read
         self._latest: dict[str, dict[bytes, bytes]] = {}  # topic -> key -> latest committed value
+        self._partitions: dict[str, int] = {}  # filter topic -> partition count (metadata, cached)
         self._init_transactions()
 
     @io_retry(attempts=6, max_delay_s=120.0)
@@ -137,6 +154,20 @@ class TransactionalPublisher:
         value = self.latest(self.commit_topic).get(sink_id.encode("utf-8"))
         return None if value is None else int(json.loads(value)["batch_id"])
 
+    def partition_count(self, topic: str) -> int:
+        """The number of partitions of a topic, from the cluster metadata (cached until `forget_partitions`)."""
+        count = self._partitions.get(topic)
+        if count is None:
+            info = self._reader.list_topics(topic, timeout=self.timeout_s).topics.get(topic)
+            if info is None or info.error is not None or not info.partitions:
+                raise ServiceUnavailableError(f"no partitions for {topic!r}: {info.error if info else 'missing'}")
+            count = self._partitions[topic] = len(info.partitions)
+        return count
+
+    def forget_partitions(self) -> None:
+        """Read the partition counts again (after a failed transaction: partitions may have been added)."""
+        self._partitions.clear()
+
     # ------------------------------------------------------------------ writing (one transaction)
 
     def publish(
@@ -166,6 +197,7 @@ class TransactionalPublisher:
         details: dict[str, Any],
     ) -> dict[str, int]:
         counts = dict.fromkeys(topics, 0)
+        partitions = {name: self.partition_count(topic) for name, topic in topics.items()}  # before the transaction
         new_schema = not self.is_published(schema.fingerprint)
         try:
             self._producer.begin_transaction()
@@ -175,14 +207,16 @@ class TransactionalPublisher:
             if new_schema:
                 self._produce(self.schema_topic, schema.text.encode("utf-8"), schema.fingerprint.encode("ascii"))
             headers: list[tuple[str, str | bytes | None]] = [(FINGERPRINT_HEADER, schema.fingerprint.encode("ascii"))]
-            for key, value, names in messages():
+            key = schema.key
+            for partition_key, value, names in messages():
                 for name in names:
-                    self._produce(topics[name], value, key, headers)
+                    self._produce(topics[name], value, key, headers, partition_for(partition_key, partitions[name]))
                     counts[name] += 1
             value = commit_value(batch_id, sink=sink_id, sent=counts, **details)
             self._produce(self.commit_topic, value, sink_id.encode("utf-8"))
             self._commit()
         except BaseException as exc:
+            self.forget_partitions()
             self._abort(batch_id, exc)
             if isinstance(exc, KafkaException):
                 raise self._classified(exc, "transaction") from exc
@@ -190,11 +224,17 @@ class TransactionalPublisher:
         return counts
 
     def _produce(
-        self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, str | bytes | None]] | None = None
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
+        partition: int | None = None,
     ) -> None:
+        where: dict[str, Any] = {} if partition is None else {"partition": partition}
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, headers=headers)
+                self._producer.produce(topic, value=value, key=key, headers=headers, **where)
                 break
             except BufferError:  # local queue full: let deliveries drain, then try again
                 self._producer.poll(0.5)

@@ -7,9 +7,11 @@ filter in one pass, and turn them into Kafka messages.
 * `flag_alerts(df, filters)` adds one struct column `filter_flags` with one boolean field per filter,
   computed by a single pandas UDF that reads the union of the filters' inputs once per Arrow batch
   (`registry.evaluate_filters`). A flag is null for the alerts of a batch on which its filter raised.
-* `encode_messages(flagged, filters, schema, survey)` gives one row per alert `(key, value, alert_id,
-  filters, failed)`: key = the alert's object id as UTF-8 text (the first non-null of the survey's
-  `object_id_fields`: ZTF `objectId`; LSST `diaObjectId`, else `ssObjectId`, in decimal, exact), value = the whole alert (every column of the science row,
+* `encode_messages(flagged, filters, schema, survey)` gives one row per alert `(partition_key, value, alert_id,
+  filters, failed)`: partition_key = the alert's object id as UTF-8 text (the first non-null of the survey's
+  `object_id_fields`: ZTF `objectId`; LSST `diaObjectId`, else `ssObjectId`, in decimal, exact; else the alert
+  id), from which the publisher picks the partition (the Kafka key itself is the writer schema, the same
+  for every message: `wire.WireSchema.key`), value = the whole alert (every column of the science row,
   `filter_flags` excluded) as schemaless Avro written by Spark's `to_avro` with the derived schema, or
   null when no filter selected the alert (nothing is encoded for it), the names of the filters that
   selected it, and the names of the filters that failed on it. One row per alert, so the driver counts
@@ -37,7 +39,7 @@ __all__ = [
     "column_paths",
     "encode_messages",
     "flag_alerts",
-    "message_key",
+    "partition_key",
     "unique_alerts",
 ]
 
@@ -63,9 +65,11 @@ def unique_alerts(df: DataFrame, alert_id: str = "candid") -> DataFrame:
     return df.dropDuplicates([alert_id])
 
 
-def message_key(survey: Survey) -> Column:
-    """The message key: all alerts of one object go to the same partition, in order (null: no object)."""
-    return F.coalesce(*[F.col(name).cast("string") for name in survey.object_id_fields]).cast("binary")
+def partition_key(survey: Survey) -> Column:
+    """What picks an alert's partition (`publisher.partition_for`): its object id, so all alerts of one object go
+    to the same partition, in order; an alert with no object id falls back to its own alert id."""
+    ids = [*survey.object_id_fields, survey.alert_id_field]
+    return F.coalesce(*[F.col(name).cast("string") for name in ids]).cast("binary")
 
 
 def _flags_udf(filters: Sequence[AlertFilter]) -> Callable[..., Column]:
@@ -101,7 +105,7 @@ def _names(filters: Sequence[AlertFilter], condition: Callable[[Column], Column]
 def encode_messages(
     flagged: DataFrame, filters: Sequence[AlertFilter], schema: WireSchema, survey: Survey
 ) -> DataFrame:
-    """One `(key, value, alert_id, filters, failed)` row per alert; value is null when nothing selected it."""
+    """One `(partition_key, value, alert_id, filters, failed)` row per alert; value is null when nothing selected it."""
     alert_columns = [c for c in flagged.columns if c != FLAGS_COLUMN]
     if tuple(alert_columns) != schema.field_names:
         raise ValueError(
@@ -110,7 +114,7 @@ def encode_messages(
     selected = _names(filters, lambda flag: flag)
     value = to_avro(F.struct(*[F.col(c) for c in alert_columns]), schema.text)
     return flagged.select(
-        message_key(survey).alias("key"),
+        partition_key(survey).alias("partition_key"),
         F.when(F.size(selected) > 0, value).alias("value"),
         F.col(survey.alert_id_field).alias("alert_id"),
         selected.alias("filters"),

@@ -15,7 +15,9 @@ Derivation (`avro_schema`, the only place that turns a Spark schema into an Avro
 `WireSchema` carries the schema, its compact JSON text (what is published, and what Spark's `to_avro`
 encodes with in `transform.encode_messages`), its fingerprint (`fink_common.schema.schema_fingerprint`:
 CRC-64-AVRO of the parsing canonical form, 16 hex digits) and the fastavro-parsed form (for decoding).
-A message carries the fingerprint in its `fink-schema-fingerprint` header; the text is published to
+A message's Kafka key is the schema text itself (`WireSchema.key`, Fink's convention: the published
+`fink-client` parses the key of every message as the writer schema, so it needs no schema file); it also
+carries the fingerprint in its `fink-schema-fingerprint` header (what our own client decodes from); the text is published to
 the compacted `fink_schemas` topic (key = fingerprint) and written to `<fingerprint>.avsc`, so a
 client decodes any message with `decode_value(value, schema_text)`.
 """
@@ -67,6 +69,11 @@ class WireSchema:
         except Exception as exc:  # json and fastavro raise several types for bad input
             raise SchemaError(f"not a valid Avro schema: {exc}") from exc
         return cls(schema=schema, text=text, fingerprint=schema_fingerprint(schema), parsed=parsed)
+
+    @property
+    def key(self) -> bytes:
+        """The Kafka key of every message in this schema: the compact schema JSON, UTF-8."""
+        return self.text.encode("utf-8")
 
     @property
     def field_names(self) -> tuple[str, ...]:

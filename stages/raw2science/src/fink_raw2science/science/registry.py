@@ -31,7 +31,8 @@ radius_arcsec=1.5)`, `broker_classification(anomaly_threshold=None, model=path)`
 model's); for LSST `anomaly(model=path)` and `classification(anomaly_threshold=None, model=path)` take
 the LSST model. An extra module is named by an entry point string `package.module:object`; the object is a
 `ScienceModule`, or a callable returning one (called with that name's options); or, for a module written in
-fink-science's pandas style, `fink:<module>.<function>(<input>,...)=<column>` (see `fink_modules`).
+fink-science's pandas style, `fink:<module>.<function>[(<input>,...)][=<column>]`: its parameter names
+choose its inputs by fink-broker's rule unless they are given (see `fink_style`).
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ from fink_raw2science.science.classification import Classifier
 from fink_raw2science.science.errors import ScienceError
 from fink_raw2science.science.features import FEATURE_NAMES, features_g, features_r
 from fink_raw2science.science.fink_classification import catalog_type, ztf_classification
-from fink_raw2science.science.fink_modules import PREFIX as FINK_PREFIX
-from fink_raw2science.science.fink_modules import fink_module
+from fink_raw2science.science.fink_style import PREFIX as FINK_PREFIX
+from fink_raw2science.science.fink_style import load_fink_module
 from fink_raw2science.science.lightcurve import nalerthist
 from fink_raw2science.science.lsst_anomaly import LsstAnomalyScorer, load_lsst_forest
 from fink_raw2science.science.lsst_classification import INPUTS as LSST_CLASSIFICATION_INPUTS
@@ -334,10 +335,8 @@ def load_entry_point(spec: str) -> Any:
 def _build(name: str, options: Mapping[str, Any], builtins: Mapping[str, Callable[..., ScienceModule]]) -> ScienceModule:
     if name in builtins:
         factory: Any = builtins[name]
-    elif name.startswith(FINK_PREFIX):  # a module in fink-science's pandas style (`fink_modules`)
-        if options:
-            raise ScienceError(f"{name!r} takes no options: its inputs and column are in its name")
-        return fink_module(name)
+    elif name.startswith(FINK_PREFIX):  # a module in fink-science's pandas style (`fink_style`)
+        return load_fink_module(name, options)
     else:
         factory = load_entry_point(name)
         if isinstance(factory, ScienceModule):
