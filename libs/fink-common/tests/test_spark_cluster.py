@@ -14,6 +14,7 @@ import os
 import pkgutil
 import time
 from collections.abc import Iterable, Iterator
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pandas as pd
@@ -124,7 +125,11 @@ def test_pandas_udf_runs_fink_common_on_an_executor(cluster_spark: SparkSession,
 
 
 def test_map_in_arrow_reads_package_data_on_an_executor(cluster_spark: SparkSession) -> None:
-    candidates = sorted({m.name for m in pkgutil.iter_modules() if m.name.startswith(FIRST_PARTY_PREFIX)})
+    # our fink_* packages: not the installed third-party ones (fink-filters, fink-utils, from the lockfile)
+    installed = set(packages_distributions())
+    candidates = sorted(
+        {m.name for m in pkgutil.iter_modules() if m.name.startswith(FIRST_PARTY_PREFIX) and m.name not in installed}
+    )
 
     def probe(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import importlib.util
