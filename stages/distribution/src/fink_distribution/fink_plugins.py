@@ -39,6 +39,7 @@ import pandas as pd
 import pyarrow as pa
 from pyspark.sql import types as T
 
+from fink_common.plugins import fink_path, import_attribute
 from fink_distribution.registry import AlertFilter, FilterError
 
 __all__ = [
@@ -62,18 +63,11 @@ def parameter_names(function: Any) -> tuple[str, ...]:
 
 
 def resolve_parameter(name: str, flat: Sequence[str]) -> str:
-    """Fink's rule (module docstring): the one flattened path `name` selects; FilterError otherwise."""
-    ends = [p for p in flat if p.endswith(name)]
-    if len(ends) == 1:
-        return ends[0]
-    exact = [p for p in ends if p.split(".")[-1] == name]
-    if len(exact) == 1:
-        return exact[0]
-    roots = [p for p in exact if "." not in p]
-    if len(roots) == 1:
-        return roots[0]
-    found = ", ".join(exact or ends) or "none"
-    raise FilterError(f"parameter {name!r} names no single column (candidates: {found})")
+    """Fink's rule (`fink_common.plugins.fink_path`): the one flattened path `name` selects; FilterError otherwise."""
+    path, candidates = fink_path(name, flat)
+    if path is None:
+        raise FilterError(f"parameter {name!r} names no single column (candidates: {', '.join(candidates) or 'none'})")
+    return path
 
 
 @dataclass(frozen=True)
@@ -152,13 +146,7 @@ def fink_filter(spec: str) -> FinkStyleFilter:
     if not match:
         raise FilterError(f"{spec!r} is not 'fink:<module>.<function>[=<name>]' or 'fink:<package>.filter_<name>[=<name>]'")
     module_name, attribute = _target(match.group("path"))
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # a third-party import can fail with anything
-        raise FilterError(f"{spec!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc})") from exc
-    if not hasattr(module, attribute):
-        raise FilterError(f"{spec!r}: {module_name!r} has no attribute {attribute!r}")
-    function = getattr(module, attribute)
+    function = import_attribute(spec, module_name, attribute, FilterError)
     if not callable(function):
         raise FilterError(f"{spec!r}: {attribute!r} is not callable")
     parameters = parameter_names(function)

@@ -36,7 +36,6 @@ found is reported at once in one ScienceError.
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -46,6 +45,7 @@ from typing import Any
 
 from pyspark.sql import types as T
 
+from fink_common.plugins import fink_path, import_attribute
 from fink_common.schema import raw_alert_schema, spark_schema
 from fink_raw2science.science.errors import ScienceError
 from fink_raw2science.science.module import OutputField, ScienceModule
@@ -94,18 +94,12 @@ def resolve_name(name: str, names: Sequence[str]) -> str:
     """fink-broker's rule (module docstring) for one parameter name; ScienceError when ambiguous."""
     if (match := _C_ARRAY.match(name)) and f"c{match.group('field')}" in names and name not in names:
         return f"c{match.group('field')}"
-    ends = [p for p in names if p.endswith(name)]
-    if len(ends) == 1:
-        return ends[0]
-    exact = [p for p in ends if p.split(".")[-1] == name]
-    if len(exact) == 1:
-        return exact[0]
-    roots = [p for p in exact if "." not in p]
-    if len(roots) == 1:
-        return roots[0]
-    if not ends:
+    path, candidates = fink_path(name, names)
+    if path is not None:
+        return path
+    if not candidates:
         return name  # an earlier module's column, checked by the plan
-    raise ScienceError(f"parameter {name!r} names no single column (candidates: {', '.join(exact or ends)})")
+    raise ScienceError(f"parameter {name!r} names no single column (candidates: {', '.join(candidates)})")
 
 
 def _output(function: Any, column: str, options: Mapping[str, Any], where: str) -> tuple[tuple[OutputField, ...], str | None]:
@@ -145,13 +139,9 @@ def _version(module_name: str) -> str:
 
 def _function(spec: str, path: str) -> Any:
     module_name, _, attribute = path.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # a third-party import can fail with anything
-        raise ScienceError(f"{spec!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc})") from exc
-    function = getattr(module, attribute, None)
+    function = import_attribute(spec, module_name, attribute, ScienceError)
     if not callable(function):
-        raise ScienceError(f"{spec!r}: {module_name!r} has no function {attribute!r}")
+        raise ScienceError(f"{spec!r}: {module_name}.{attribute} is not a function")
     if getattr(function, "evalType", _SCALAR_PANDAS_UDF) != _SCALAR_PANDAS_UDF:
         raise ScienceError(f"{spec!r}: {attribute} is not a scalar pandas_udf")
     return function
