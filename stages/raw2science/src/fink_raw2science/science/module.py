@@ -30,7 +30,10 @@ import pandas as pd
 
 from fink_raw2science.science.errors import ScienceError
 
-__all__ = ["DDL_DTYPES", "OutputField", "ScienceModule", "ModuleFunction"]
+__all__ = ["DDL_DTYPES", "FAILED_LABEL", "OutputField", "ScienceModule", "ModuleFunction"]
+
+#: The value of a string output on an alert its module failed on.
+FAILED_LABEL = "Fail"
 
 #: Spark DDL of a scalar output -> the numpy dtype the pure frame holds it in.
 DDL_DTYPES: dict[str, str] = {

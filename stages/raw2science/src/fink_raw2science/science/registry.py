@@ -51,17 +51,13 @@ from fink_raw2science.science.fink_classification import catalog_type, ztf_class
 from fink_raw2science.science.fink_style import PREFIX as FINK_PREFIX
 from fink_raw2science.science.fink_style import load_fink_module
 from fink_raw2science.science.lightcurve import nalerthist
-from fink_raw2science.science.lsst_anomaly import LsstAnomalyScorer, load_lsst_forest
-from fink_raw2science.science.lsst_classification import INPUTS as LSST_CLASSIFICATION_INPUTS
-from fink_raw2science.science.lsst_classification import LsstClassifier
-from fink_raw2science.science.lsst_features import DIA_INPUTS, FIELDS, FORCED_INPUTS, STRUCTS, flux_features
-from fink_raw2science.science.module import OutputField, ScienceModule
+from fink_raw2science.science.lsst_builtins import LSST_BUILTINS
+from fink_raw2science.science.module import FAILED_LABEL, OutputField, ScienceModule
 from fink_raw2science.science.rates import RATE_FIELDS, magnitude_rate
-from fink_raw2science.science.rubin import FLUX_RATE_FIELDS, first_detection, flux_rate, is_first, is_sso
 from fink_raw2science.science.transient import FLAGS as TRANSIENT_FLAGS
 from fink_raw2science.science.transient import INPUTS as TRANSIENT_INPUTS
 from fink_raw2science.science.transient import is_transient, transient_flags
-from fink_raw2science.science.xmatch import DEFAULT_RADIUS_ARCSEC, CrossMatcher
+from fink_raw2science.science.xmatch import xmatch_module
 
 __all__ = [
     "BUILTINS",
@@ -76,7 +72,6 @@ __all__ = [
 ]
 
 NAN = math.nan
-FAILED_LABEL = "Fail"
 _HISTORY = ("cjd", "cfid", "cmagpsf", "csigmapsf")
 
 
@@ -170,30 +165,6 @@ def _anomaly(model: str | None = None) -> ScienceModule:
     )
 
 
-def _xmatch(
-    catalog: str | None = None,
-    radius_arcsec: float = DEFAULT_RADIUS_ARCSEC,
-    *,
-    position: tuple[str, str] = ("candidate.ra", "candidate.dec"),
-    surveys: tuple[str, ...] = ("ztf",),
-) -> ScienceModule:
-    matcher = CrossMatcher(catalog, radius_arcsec)
-    matcher.catalog  # noqa: B018  (load now: a bad catalog is a configuration error, not a batch failure)
-    return ScienceModule(
-        name="xmatch",
-        surveys=surveys,
-        inputs=position,
-        fields=(
-            OutputField("xmatch_name", "string", FAILED_LABEL),
-            OutputField("xmatch_type", "string", FAILED_LABEL),
-            OutputField("xmatch_sep_arcsec", "double", NAN),
-        ),
-        function=matcher,
-        version="1.0.0",
-        description=f"nearest local catalog source within {radius_arcsec} arcsec",
-    )
-
-
 def _cdsxmatch() -> ScienceModule:
     return ScienceModule(
         name="cdsxmatch",
@@ -255,7 +226,7 @@ BUILTINS: dict[str, Callable[..., ScienceModule]] = {
     "lc_features_g": lambda: _features("g"),
     "lc_features_r": lambda: _features("r"),
     "anomaly": _anomaly,
-    "xmatch": _xmatch,
+    "xmatch": xmatch_module,
     "cdsxmatch": _cdsxmatch,
     "classification": _classification,
     "broker_classification": _broker_classification,
@@ -264,64 +235,6 @@ BUILTINS: dict[str, Callable[..., ScienceModule]] = {
 DEFAULT_MODULES: tuple[str, ...] = tuple(BUILTINS)
 
 
-def _lsst_module(name: str, inputs: tuple[str, ...], fields: tuple[OutputField, ...], function: Any, about: str) -> ScienceModule:
-    return ScienceModule(
-        name=name, inputs=inputs, fields=fields, function=function, version="1.0.0", description=about, surveys=("lsst",)
-    )
-
-
-def _lsst_features(kind: str) -> ScienceModule:
-    inputs = DIA_INPUTS if kind == "dia" else FORCED_INPUTS
-    source = "prvDiaSources + diaSource" if kind == "dia" else "prvDiaForcedSources"
-    return ScienceModule(
-        name=STRUCTS[kind], inputs=inputs, fields=tuple(OutputField(name, "double", NAN) for name in FIELDS),
-        function=flux_features, version="1.0.0", struct=STRUCTS[kind], surveys=("lsst",),
-        description=f"per-band flux light-curve features of {source}",
-    )  # fmt: skip
-
-
-def _lsst_anomaly(model: str | None = None) -> ScienceModule:
-    scorer = LsstAnomalyScorer(load_lsst_forest(model))
-    return ScienceModule(
-        name="anomaly", inputs=scorer.inputs, fields=(OutputField("anomaly_score", "double", NAN),), function=scorer,
-        version=f"1.0.0+model.{scorer.forest.version}", surveys=("lsst",),
-        description="isolation-forest score on the LSST light-curve shapes, lower = more anomalous",
-    )  # fmt: skip
-
-
-def _lsst_classification(anomaly_threshold: float | None = None, model: str | None = None) -> ScienceModule:
-    threshold = load_lsst_forest(model).threshold if anomaly_threshold is None else float(anomaly_threshold)
-    return ScienceModule(
-        name="classification", inputs=LSST_CLASSIFICATION_INPUTS,
-        fields=(OutputField("classification", "string", FAILED_LABEL),), function=LsstClassifier(threshold),
-        version="1.0.0", surveys=("lsst",), description="first matching rule among SSO, catalog, fast/early, anomaly",
-    )  # fmt: skip
-
-
-#: Rubin/LSST built-ins (see `rubin`, `lsst_features`, `lsst_anomaly`, `lsst_classification`), in dependency order.
-LSST_BUILTINS: dict[str, Callable[..., ScienceModule]] = {
-    "is_sso": lambda: _lsst_module(
-        "is_sso", ("ssSource.ssObjectId",), (OutputField("is_sso", "boolean", None),), is_sso, "an ssSource is attached"
-    ),
-    "is_first": lambda: _lsst_module(
-        "is_first", ("diaObject.nDiaSources",), (OutputField("is_first", "boolean", None),), is_first,
-        "diaObject.nDiaSources == 1 (null without a diaObject)",
-    ),
-    "first_detection": lambda: _lsst_module(
-        "first_detection", ("cmidpointMjdTai",), (OutputField("firstDiaSourceMjdTaiFink", "double", NAN),),
-        first_detection, "earliest midpointMjdTai of the history and the alert",
-    ),
-    "flux_rate": lambda: _lsst_module(
-        "flux_rate", ("cmidpointMjdTai", "cband", "cpsfFlux", "cpsfFluxErr"),
-        tuple(OutputField(name, "double", NAN) for name in FLUX_RATE_FIELDS), flux_rate,
-        "AB mag/day against the latest earlier same-band detection, with its error and significance",
-    ),
-    "xmatch": lambda **options: _xmatch(**options, position=("diaSource.ra", "diaSource.dec"), surveys=("lsst",)),
-    "lc_features_dia": lambda: _lsst_features("dia"),
-    "lc_features_forced": lambda: _lsst_features("forced"),
-    "anomaly": _lsst_anomaly,
-    "classification": _lsst_classification,
-}  # fmt: skip
 #: Survey -> its built-in modules and the default list.
 BUILTINS_BY_SURVEY: dict[str, dict[str, Callable[..., ScienceModule]]] = {"ztf": BUILTINS, "lsst": LSST_BUILTINS}
 DEFAULT_MODULES_BY_SURVEY: dict[str, tuple[str, ...]] = {s: tuple(b) for s, b in BUILTINS_BY_SURVEY.items()}

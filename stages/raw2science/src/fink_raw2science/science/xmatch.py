@@ -11,6 +11,7 @@ radius or the alert position is null/NaN) and `xmatch_sep_arcsec` (double, null 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -21,6 +22,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from fink_raw2science.science.errors import ScienceError
+from fink_raw2science.science.module import FAILED_LABEL, OutputField, ScienceModule
 
 __all__ = [
     "CATALOG_COLUMNS",
@@ -139,3 +141,28 @@ class CrossMatcher:
             types[rows] = catalog.types[hit]
             seps[rows] = sep
         return pd.DataFrame({"xmatch_name": names, "xmatch_type": types, "xmatch_sep_arcsec": seps})
+
+
+def xmatch_module(
+    catalog: str | None = None,
+    radius_arcsec: float = DEFAULT_RADIUS_ARCSEC,
+    *,
+    position: tuple[str, str] = ("candidate.ra", "candidate.dec"),
+    surveys: tuple[str, ...] = ("ztf",),
+) -> ScienceModule:
+    """The `xmatch` science module: the nearest source of the local catalog within the radius."""
+    matcher = CrossMatcher(catalog, radius_arcsec)
+    matcher.catalog  # noqa: B018  (load now: a bad catalog is a configuration error, not a batch failure)
+    return ScienceModule(
+        name="xmatch",
+        surveys=surveys,
+        inputs=position,
+        fields=(
+            OutputField("xmatch_name", "string", FAILED_LABEL),
+            OutputField("xmatch_type", "string", FAILED_LABEL),
+            OutputField("xmatch_sep_arcsec", "double", math.nan),
+        ),
+        function=matcher,
+        version="1.0.0",
+        description=f"nearest local catalog source within {radius_arcsec} arcsec",
+    )
