@@ -14,6 +14,7 @@ import os
 import platform
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata
@@ -171,5 +172,6 @@ def _cell(value: Any) -> str:
 
 
 def unique_name(prefix: str) -> str:
-    """A topic or table-prefix name no one else uses: `<prefix>_<epoch s>_<pid>`."""
-    return f"{prefix}_{int(time.time())}_{os.getpid()}"
+    """A topic or table-prefix name no one else uses: `<prefix>_<epoch s>_<pid>_<6 random hex>` (two names made
+    in the same second by one process differ too)."""
+    return f"{prefix}_{int(time.time())}_{os.getpid()}_{uuid.uuid4().hex[:6]}"

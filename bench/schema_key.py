@@ -23,7 +23,6 @@ import io
 import itertools
 import json
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +58,7 @@ def _log_bytes(log_dir: Path, topic: str) -> int:
 
 
 def _produce(bootstrap: str, log_dir: Path, messages: list[tuple[bytes, bytes]]) -> dict[str, float]:
-    topic = f"{unique_name('bench_schema_key')}_{uuid.uuid4().hex[:6]}"
+    topic = unique_name("bench_schema_key")
     ensure_topics(bootstrap, [topic], partitions=1)
     producer = make_producer(bootstrap)
     try:
