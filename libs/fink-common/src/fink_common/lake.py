@@ -15,8 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from fink_common.errors import DataNotFoundError
 from fink_common.retry import io_retry
@@ -25,11 +28,15 @@ STAGING = "_staging"  # ignored by readers (leading underscore)
 
 __all__ = [
     "LakePaths",
+    "MANIFEST",
     "STAGING",
+    "TaskFiles",
     "staging_dir",
     "publish_files",
+    "publish_manifest",
     "write_batch",
     "batch_file_name",
+    "manifest_files",
     "wait_for_files",
     "stream_source",
 ]
@@ -76,6 +83,58 @@ class LakePaths:
         return self.root / "checkpoints" / stage / name
 
 
+#: what a task that writes its own files returns: one row per file (`TaskFiles.close`)
+MANIFEST = T.StructType(
+    [
+        T.StructField("dataset", T.StringType(), False),
+        T.StructField("night", T.StringType(), False),
+        T.StructField("path", T.StringType(), False),
+        T.StructField("rows", T.LongType(), False),
+    ]
+)
+#: rows per parquet row group of a task's files: ~16 MB of ZTF alerts, so that readers can split a file
+ROW_GROUP = 256
+
+
+class TaskFiles:
+    """The parquet files one Spark task writes itself into its batch's staging folders (pyarrow, no JVM):
+    one file per (dataset, night), `<folder>/night=<n>/part-<task>.parquet`, so a retried task overwrites its
+    own file. The driver then publishes them (`publish_files`) from the manifest `close` returns."""
+
+    def __init__(self, folders: Mapping[str, str], schemas: Mapping[str, pa.Schema], part: int) -> None:
+        self.folders, self.schemas, self.part = dict(folders), dict(schemas), part
+        self.writers: dict[tuple[str, str], tuple[pq.ParquetWriter, str]] = {}
+        self.rows: dict[tuple[str, str], int] = {}
+
+    def write(self, dataset: str, night: str, table: pa.Table) -> None:
+        key = (dataset, night)
+        if key not in self.writers:
+            folder = Path(self.folders[dataset]) / f"night={night}"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = str(folder / f"part-{self.part:05d}.parquet")
+            self.writers[key] = (pq.ParquetWriter(path, self.schemas[dataset], compression="snappy"), path)
+        self.writers[key][0].write_table(table, row_group_size=ROW_GROUP)
+        self.rows[key] = self.rows.get(key, 0) + table.num_rows
+
+    def close(self) -> pa.RecordBatch:
+        """Close every file; one manifest row per file (dataset, night, path, rows)."""
+        manifest = []
+        for (dataset, night), (writer, path) in self.writers.items():
+            writer.close()
+            manifest.append({"dataset": dataset, "night": night, "path": path, "rows": self.rows[(dataset, night)]})
+        self.writers.clear()
+        return pa.RecordBatch.from_pylist(manifest, schema=to_arrow_schema(MANIFEST))
+
+
+def manifest_files(manifest: Sequence[tuple[str, str, str, int]], dataset: str) -> dict[str, list[str]]:
+    """night -> the files of `dataset` in a manifest of (dataset, night, path, rows) rows."""
+    files: dict[str, list[str]] = {}
+    for kind, night, path, _ in manifest:
+        if kind == dataset:
+            files.setdefault(night, []).append(path)
+    return files
+
+
 def staging_dir(root: Path | str, batch_id: int) -> Path:
     """Where a batch's files are written before they are published (a fresh folder per attempt)."""
     return Path(root) / STAGING / _batch_prefix(batch_id)
@@ -106,6 +165,14 @@ def publish_files(
             counts[value] = rows
     shutil.rmtree(staging_dir(root, batch_id), ignore_errors=True)
     return counts
+
+
+@io_retry(attempts=4, max_delay_s=60.0)
+def publish_manifest(
+    root: Path | str, batch_id: int, manifest: Sequence[tuple[str, str, str, int]], dataset: str
+) -> dict[str, int]:
+    """`publish_files` of the files of `dataset` that a batch's tasks wrote (their `TaskFiles` manifest)."""
+    return publish_files(root, batch_id, manifest_files(manifest, dataset))
 
 
 @io_retry(attempts=4, max_delay_s=60.0)

@@ -1,14 +1,17 @@
-"""raw2science wiring: raw parquet stream -> dedup -> quality cuts -> science modules -> science / rejected."""
+"""raw2science wiring: raw file stream -> dedup (ids only) -> (in the tasks) cuts, science modules, science / rejected files."""
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from fink_common.lake import stream_source, write_batch
+from fink_common.lake import publish_manifest, staging_dir, stream_source
 from fink_common.logging import get_logger
 from fink_common.progress import ProgressListener, dropped_duplicates, executed_batches
 from fink_common.spark import build_spark_session
@@ -16,8 +19,8 @@ from fink_common.streaming import start_foreach_batch
 from fink_raw2science import STAGE, __version__
 from fink_raw2science.config import Raw2ScienceConfig
 from fink_raw2science.science.adapter import FailureLog
-from fink_raw2science.surveys import survey_science
-from fink_raw2science.transform import deduplicate, enrich, passing, rejected
+from fink_raw2science.transform import deduplicate
+from fink_raw2science.writer import REJECTED, SCIENCE, SciencePlan, plan_for, raw_files, stage_files
 
 __all__ = ["BatchSink", "start", "duplicates_dropped"]
 
@@ -26,32 +29,32 @@ log = get_logger("fink.raw2science")
 
 @dataclass
 class BatchSink:
-    """foreachBatch sink: the science and rejected files of one micro-batch, written idempotently."""
+    """foreachBatch sink: the science and rejected files of one micro-batch, written idempotently.
+
+    The batch it gets is the deduplicated (alert id, ingest time, raw file) projection; the tasks read the raw
+    files, cut, run the modules and write the files themselves (`writer.stage_files`, into a staging folder per
+    batch), and the driver publishes them under the batch id, replacing the files of an earlier attempt.
+    """
 
     config: Raw2ScienceConfig
+    plan: SciencePlan
     failures: FailureLog | None = None
     totals: dict[str, int] = field(default_factory=lambda: {"alerts": 0, "science": 0, "rejected": 0, "module_failures": 0})
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
+        spark = batch.sparkSession
         if self.failures is None:
-            self.failures = FailureLog(batch.sparkSession.sparkContext)
+            self.failures = FailureLog(spark.sparkContext)
         self.failures.take()  # start clean: only this batch's failures below
-        survey = survey_science(self.config.survey)
-        flagged = survey.flag(batch, self.config.quality_cut).persist()
-        try:
-            bad = write_batch(rejected(flagged, version=__version__), self.config.lake.rejected, batch_id)
-            science = enrich(
-                passing(flagged),
-                self.config.modules,
-                version=__version__,
-                failures=self.failures,
-                sections=(survey.history, survey.current),
-                forced=survey.forced,
-            )
-            good = write_batch(science, self.config.lake.science, batch_id)
-        finally:
-            flagged.unpersist()
+        lake = self.config.lake
+        staging = {SCIENCE: str(staging_dir(lake.science, batch_id)), REJECTED: str(staging_dir(lake.rejected, batch_id))}
+        for folder in staging.values():  # leftovers of an interrupted attempt
+            shutil.rmtree(folder, ignore_errors=True)
+        plan = replace(self.plan, staging=staging, science_timestamp=dt.datetime.now(dt.UTC))
+        manifest = stage_files(spark, raw_files(batch, plan.key), plan, self.failures)
+        good = publish_manifest(lake.science, batch_id, manifest, SCIENCE)
+        bad = publish_manifest(lake.rejected, batch_id, manifest, REJECTED)
         for module, (alerts, error) in self.failures.take().items():
             self.totals["module_failures"] += 1
             log.warning("science-module-failed", batch_id=batch_id, module=module, alerts=alerts, error=error)
@@ -81,8 +84,12 @@ def start(config: Raw2ScienceConfig, spark: SparkSession | None = None) -> tuple
     source = stream_source(
         spark, config.lake.raw, max_files_per_trigger=config.max_files_per_trigger, wait_s=config.source_wait_seconds
     )
-    sink = BatchSink(config)
+    plan = plan_for(
+        spark, source.schema, survey=config.survey, quality_cut=config.quality_cut, modules=config.modules, version=__version__
+    )
+    sink = BatchSink(config, plan)
     log.info("starting", survey=config.survey, raw=str(config.lake.raw), modules=[m.name for m in config.modules])
-    key = survey_science(config.survey).alert_id
-    query = start_foreach_batch(deduplicate(source, config.dedup_delay, key), sink, name=STAGE, settings=config)
+    # only the id, the ingest time (the watermark) and the file go through Spark's deduplication
+    narrow = source.select(plan.key, "ingest_timestamp", F.col("_metadata.file_path").alias("file"))
+    query = start_foreach_batch(deduplicate(narrow, config.dedup_delay, plan.key), sink, name=STAGE, settings=config)
     return query, sink

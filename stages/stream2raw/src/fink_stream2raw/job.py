@@ -6,14 +6,12 @@ import datetime as dt
 import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from fink_common.lake import publish_files, staging_dir
+from fink_common.lake import publish_manifest, staging_dir
 from fink_common.logging import get_logger
-from fink_common.retry import io_retry
 from fink_common.spark import build_spark_session
 from fink_common.streaming import start_foreach_batch
 from fink_stream2raw import STAGE, __version__
@@ -51,8 +49,8 @@ class BatchSink:
         for folder in (stamp.raw_staging, stamp.quarantine_staging):  # leftovers of an interrupted attempt
             shutil.rmtree(folder, ignore_errors=True)
         manifest = stage_files(batch, stamp)
-        raw = _publish(lake.raw, batch_id, manifest, RAW)
-        quarantined = _publish(lake.quarantine, batch_id, manifest, QUARANTINE)
+        raw = publish_manifest(lake.raw, batch_id, manifest, RAW)
+        quarantined = publish_manifest(lake.quarantine, batch_id, manifest, QUARANTINE)
         n_raw, n_bad = sum(raw.values()), sum(quarantined.values())
         for key, value in (("received", n_raw + n_bad), ("raw", n_raw), ("quarantined", n_bad)):
             self.totals[key] += value
@@ -65,15 +63,6 @@ class BatchSink:
             nights=sorted(set(raw) | set(quarantined)),
             seconds=round(time.monotonic() - started, 3),
         )
-
-
-@io_retry(attempts=4, max_delay_s=60.0)
-def _publish(root: Path, batch_id: int, manifest: list[tuple[str, str, str, int]], dataset: str) -> dict[str, int]:
-    files: dict[str, list[str]] = {}
-    for kind, night, path, _ in manifest:
-        if kind == dataset:
-            files.setdefault(night, []).append(path)
-    return publish_files(root, batch_id, files)
 
 
 #: The writer tasks get Kafka messages (~65 kB each) in Arrow batches: 500 per batch is ~33 MB per task.

@@ -18,16 +18,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pyspark import TaskContext
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
+from fink_common.lake import MANIFEST, TaskFiles
 from fink_common.night import night_of_unix
 from fink_common.surveys import AlertDecoder, DecodeSettings, get_survey
 from fink_stream2raw.transform import KAFKA_FIELDS, decode_value, raw_record_schema
@@ -35,21 +34,10 @@ from fink_stream2raw.transform import KAFKA_FIELDS, decode_value, raw_record_sch
 __all__ = ["RAW", "QUARANTINE", "MANIFEST", "FileStamp", "raw_file_schema", "quarantine_file_schema", "stage_files"]
 
 RAW, QUARANTINE = "raw", "quarantine"
-#: what each task returns: one row per file it wrote
-MANIFEST = T.StructType(
-    [
-        T.StructField("dataset", T.StringType(), False),
-        T.StructField("night", T.StringType(), False),
-        T.StructField("path", T.StringType(), False),
-        T.StructField("rows", T.LongType(), False),
-    ]
-)
 _STAMP_FIELDS = [
     T.StructField("ingest_timestamp", T.TimestampType(), True),
     T.StructField("stream2raw_version", T.StringType(), True),
 ]
-#: rows per parquet row group: ~16 MB of alerts, so that readers can split a file between tasks
-ROW_GROUP = 256
 
 
 def raw_file_schema(survey: str = "ztf") -> pa.Schema:
@@ -81,40 +69,9 @@ class FileStamp:
     version: str
     ingest_timestamp: dt.datetime
 
-    def folder(self, dataset: str) -> str:
-        return self.raw_staging if dataset == RAW else self.quarantine_staging
-
 
 def _night_of_timestamp(ts: dt.datetime | None, longitude_deg: float) -> str:
     return night_of_unix(ts.timestamp() if ts is not None else 0.0, longitude_deg)
-
-
-class _Files:
-    """The open parquet writers of one task: one per (dataset, night)."""
-
-    def __init__(self, stamp: FileStamp, part: int) -> None:
-        self.stamp, self.part = stamp, part
-        self.schemas = {RAW: raw_file_schema(stamp.decoding.survey), QUARANTINE: quarantine_file_schema()}
-        self.writers: dict[tuple[str, str], tuple[pq.ParquetWriter, str]] = {}
-        self.rows: dict[tuple[str, str], int] = {}
-
-    def write(self, dataset: str, night: str, rows: list[dict[str, Any]]) -> None:
-        key = (dataset, night)
-        if key not in self.writers:
-            folder = Path(self.stamp.folder(dataset)) / f"night={night}"
-            folder.mkdir(parents=True, exist_ok=True)
-            path = str(folder / f"part-{self.part:05d}.parquet")
-            self.writers[key] = (pq.ParquetWriter(path, self.schemas[dataset], compression="snappy"), path)
-        table = pa.Table.from_pylist(rows, schema=self.schemas[dataset])
-        self.writers[key][0].write_table(table, row_group_size=ROW_GROUP)
-        self.rows[key] = self.rows.get(key, 0) + len(rows)
-
-    def close(self) -> pa.RecordBatch:
-        manifest = []
-        for (dataset, night), (writer, path) in self.writers.items():
-            writer.close()
-            manifest.append({"dataset": dataset, "night": night, "path": path, "rows": self.rows[(dataset, night)]})
-        return pa.RecordBatch.from_pylist(manifest, schema=to_arrow_schema(MANIFEST))
 
 
 def _split(batch: pa.RecordBatch, stamp: FileStamp, decoder: AlertDecoder) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -143,11 +100,13 @@ def _split(batch: pa.RecordBatch, stamp: FileStamp, decoder: AlertDecoder) -> di
 def _task_writer(stamp: FileStamp) -> Callable[[Iterable[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     def write(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         context = TaskContext.get()
-        files = _Files(stamp, context.partitionId() if context is not None else 0)
+        schemas = {RAW: raw_file_schema(stamp.decoding.survey), QUARANTINE: quarantine_file_schema()}
+        folders = {RAW: stamp.raw_staging, QUARANTINE: stamp.quarantine_staging}
+        files = TaskFiles(folders, schemas, context.partitionId() if context is not None else 0)
         decoder = get_survey(stamp.decoding.survey).decoder(stamp.decoding)
         for batch in batches:
             for (dataset, night), rows in _split(batch, stamp, decoder).items():
-                files.write(dataset, night, rows)
+                files.write(dataset, night, pa.Table.from_pylist(rows, schema=schemas[dataset]))
         yield files.close()
 
     return write
