@@ -281,6 +281,8 @@ def _field(column: pa.ChunkedArray | pa.Array, name: str) -> pa.ChunkedArray | p
     if isinstance(column, pa.ChunkedArray):
         return pa.chunked_array([_field(chunk, name) for chunk in column.chunks], type=_field_type(column.type, name))
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        if column.offset:  # a slice: `from_arrays` with a mask wants offsets that start the buffer
+            column = pa.concat_arrays([column])
         values = pc.struct_field(column.values, name)
         return type(column).from_arrays(column.offsets, values, mask=column.is_null())
     return pc.struct_field(column, name)

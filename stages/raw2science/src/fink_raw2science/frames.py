@@ -78,6 +78,8 @@ def history_array(table: pa.Table, field: str, sections: tuple[str, str]) -> pa.
 
 def _list_field(array: pa.Array, field: str) -> pa.Array:
     """`<array of structs>.<field>`: the field of each element, as an array per row (null where the array is)."""
+    if array.offset:  # a slice: `from_arrays` with a mask wants offsets that start the buffer
+        array = pa.concat_arrays([array])
     values = pc.struct_field(array.values, field)
     return type(array).from_arrays(array.offsets, values, mask=pc.is_null(array))
 

@@ -8,9 +8,9 @@ import time
 from dataclasses import dataclass, field, replace
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
+from fink_common.batchfiles import batch_files, file_column
 from fink_common.lake import publish_manifest, staging_dir, stream_source
 from fink_common.logging import get_logger
 from fink_common.progress import ProgressListener, dropped_duplicates, executed_batches
@@ -20,7 +20,7 @@ from fink_raw2science import STAGE, __version__
 from fink_raw2science.config import Raw2ScienceConfig
 from fink_raw2science.science.adapter import FailureLog
 from fink_raw2science.transform import deduplicate
-from fink_raw2science.writer import REJECTED, SCIENCE, SciencePlan, plan_for, raw_files, stage_files
+from fink_raw2science.writer import REJECTED, SCIENCE, SciencePlan, plan_for, stage_files
 
 __all__ = ["BatchSink", "start", "duplicates_dropped"]
 
@@ -52,7 +52,7 @@ class BatchSink:
         for folder in staging.values():  # leftovers of an interrupted attempt
             shutil.rmtree(folder, ignore_errors=True)
         plan = replace(self.plan, staging=staging, science_timestamp=dt.datetime.now(dt.UTC))
-        manifest = stage_files(spark, raw_files(batch, plan.key), plan, self.failures)
+        manifest = stage_files(spark, batch_files(batch, plan.key), plan, self.failures)
         good = publish_manifest(lake.science, batch_id, manifest, SCIENCE)
         bad = publish_manifest(lake.rejected, batch_id, manifest, REJECTED)
         for module, (alerts, error) in self.failures.take().items():
@@ -90,6 +90,6 @@ def start(config: Raw2ScienceConfig, spark: SparkSession | None = None) -> tuple
     sink = BatchSink(config, plan)
     log.info("starting", survey=config.survey, raw=str(config.lake.raw), modules=[m.name for m in config.modules])
     # only the id, the ingest time (the watermark) and the file go through Spark's deduplication
-    narrow = source.select(plan.key, "ingest_timestamp", F.col("_metadata.file_path").alias("file"))
+    narrow = source.select(plan.key, "ingest_timestamp", file_column())
     query = start_foreach_batch(deduplicate(narrow, config.dedup_delay, plan.key), sink, name=STAGE, settings=config)
     return query, sink

@@ -26,17 +26,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from pyspark import TaskContext
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql.pandas.types import to_arrow_schema
 
+from fink_common.batchfiles import BatchFile, read_batch_file
 from fink_common.errors import SchemaError
 from fink_common.lake import MANIFEST, TaskFiles
 from fink_raw2science.frames import input_frame, output_columns
@@ -49,12 +47,9 @@ __all__ = [
     "BATCH_ROWS",
     "REJECTED",
     "SCIENCE",
-    "RawFile",
     "SciencePlan",
-    "local_path",
     "plan_for",
     "process_batch",
-    "raw_files",
     "stage_files",
 ]
 
@@ -77,26 +72,6 @@ class SciencePlan:
     version: str
     staging: Mapping[str, str] = field(default_factory=dict)  # SCIENCE / REJECTED -> the batch's staging folder
     science_timestamp: dt.datetime | None = None
-
-
-@dataclass(frozen=True)
-class RawFile:
-    """One raw file of the micro-batch, its night, and the alert ids of it that survived the deduplication."""
-
-    path: str
-    night: str
-    keep: tuple[Any, ...]
-
-
-def local_path(uri: str) -> str:
-    """A file stream's `file:` URI (`_metadata.file_path`) as a local path."""
-    parsed = urlparse(uri)
-    return unquote(parsed.path) if parsed.scheme in ("file", "") else uri
-
-
-def _night_of(path: str) -> str:
-    folder = Path(path).parent.name
-    return folder.partition("=")[2] if folder.startswith("night=") else ""
 
 
 def plan_for(
@@ -162,27 +137,13 @@ def process_batch(
     )
 
 
-def _deduplicated(raw: RawFile, key: str) -> Iterator[pa.Table]:
-    """The file's rows whose id survived, the first row of each id, in Arrow batches."""
-    wanted, seen = set(raw.keep), set()
-    reader = pq.ParquetFile(raw.path, coerce_int96_timestamp_unit="us")
-    for batch in reader.iter_batches(batch_size=BATCH_ROWS):
-        rows = []
-        for i, value in enumerate(batch.column(key).to_pylist()):
-            if value in wanted and value not in seen:
-                seen.add(value)
-                rows.append(i)
-        if rows:
-            yield pa.Table.from_batches([batch]).take(pa.array(rows, pa.int64()))
-
-
-def _task(plan: SciencePlan, failures: FailureLog | None) -> Callable[[Iterable[RawFile]], Iterator[tuple]]:
-    def run(files: Iterable[RawFile]) -> Iterator[tuple]:
+def _task(plan: SciencePlan, failures: FailureLog | None) -> Callable[[Iterable[BatchFile]], Iterator[tuple]]:
+    def run(files: Iterable[BatchFile]) -> Iterator[tuple]:
         context = TaskContext.get()
         out = TaskFiles(plan.staging, plan.schemas, context.partitionId() if context is not None else 0)
         report = failures.add if failures is not None else None
         for raw in files:
-            for batch in _deduplicated(raw, plan.key):
+            for batch in read_batch_file(raw, plan.key, BATCH_ROWS):
                 science, bad = process_batch(batch, plan, report)
                 for dataset, table in ((SCIENCE, science), (REJECTED, bad)):
                     if table.num_rows:
@@ -193,16 +154,8 @@ def _task(plan: SciencePlan, failures: FailureLog | None) -> Callable[[Iterable[
     return run
 
 
-def raw_files(survivors: DataFrame, key: str) -> list[RawFile]:
-    """The deduplicated micro-batch (id, file) as one `RawFile` per file (an action: collects the ids)."""
-    by_file: dict[str, list[Any]] = {}
-    for row in survivors.select(key, "file").collect():
-        by_file.setdefault(row["file"], []).append(row[key])
-    return [RawFile(local_path(uri), _night_of(local_path(uri)), tuple(ids)) for uri, ids in sorted(by_file.items())]
-
-
 def stage_files(
-    spark: SparkSession, files: Sequence[RawFile], plan: SciencePlan, failures: FailureLog | None = None
+    spark: SparkSession, files: Sequence[BatchFile], plan: SciencePlan, failures: FailureLog | None = None
 ) -> list[tuple[str, str, str, int]]:
     """Run one task per raw file (an action); returns the manifest: (dataset, night, path, rows) per file written."""
     if not files:
