@@ -13,7 +13,7 @@ from enriched_alerts import science_lake  # noqa: F401  (session fixture)
 from lsst_alerts import lsst_science_lake  # noqa: F401  (session fixture)
 from pyspark.sql import SparkSession
 
-from fink_common.batchfiles import BatchFile, batch_files, file_column
+from fink_common.batchfiles import BatchFile, batch_files, file_column, row_column
 from fink_distribution.config import load_config
 from fink_distribution.messages import FilePass, message_rows, plan_for, slices
 from fink_distribution.registry import AlertFilter
@@ -39,7 +39,7 @@ def _rows_both_ways(
         for r in encode_messages(flag_alerts(science, filters), filters, schema, config.survey_plugin).collect()
     ]
     plan = plan_for(science.schema, filters, schema, config.survey_plugin)
-    files = batch_files(science.select(plan.alert_id, file_column()), None)
+    files = batch_files(science.select(plan.alert_id, file_column(), row_column()))
     parts = slices(files, rows=64)  # several slices per file
     assert len(parts) > len(files)
     rdd = spark.sparkContext.parallelize(parts, len(parts)).mapPartitions(message_rows(plan))

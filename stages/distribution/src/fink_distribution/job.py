@@ -16,7 +16,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from fink_common.batchfiles import FILE_COLUMN, batch_files, file_column
+from fink_common.batchfiles import FILE_COLUMN, batch_files, file_column, row_column
 from fink_common.errors import FinkError
 from fink_common.kafka import ensure_topics
 from fink_common.lake import stream_source
@@ -101,11 +101,10 @@ class DistributionSink:
             self._log(batch_id, started, alerts_in=batch.count(), skipped=True, last_committed=last)
             self.totals["skipped"] += 1
             return
-        if FILE_COLUMN not in batch.columns:  # a plain science DataFrame (a replay by hand): its files
-            batch = batch.select(self.plan.alert_id, file_column())
-        key = self.plan.alert_id if self.config.deduplicate else None
+        if FILE_COLUMN not in batch.columns:  # a plain science DataFrame (a replay by hand): where its rows are
+            batch = batch.select(self.plan.alert_id, file_column(), row_column())
         write_schema_file(self.config.schema_dir, self.schema)
-        tally = FilePass(batch.sparkSession, slices(batch_files(batch, key)), self.plan)
+        tally = FilePass(batch.sparkSession, slices(batch_files(batch)), self.plan)
         sent = publisher.publish(
             batch_id,
             sink_id,
@@ -154,7 +153,7 @@ def create_topics(config: DistributionConfig) -> list[str]:
 
 
 def build_query(spark: SparkSession, config: DistributionConfig) -> tuple[DataFrame, WireSchema, MessagePlan]:
-    """The streaming DataFrame of the batches' (alert id, file) rows, deduplicated on the id when configured
+    """The streaming DataFrame of the batches' (alert id, file, row) rows, deduplicated on the id when configured
     (no sink yet), the schema of the messages and the tasks' plan."""
     source = stream_source(
         spark,
@@ -164,7 +163,7 @@ def build_query(spark: SparkSession, config: DistributionConfig) -> tuple[DataFr
     )
     schema = wire_schema(source.schema, config.survey)
     plan = plan_for(source.schema, config.filters, schema, config.survey_plugin)
-    narrow = source.select(plan.alert_id, file_column())
+    narrow = source.select(plan.alert_id, file_column(), row_column())
     return (unique_alerts(narrow, plan.alert_id) if config.deduplicate else narrow), schema, plan
 
 

@@ -3,11 +3,11 @@ filter on pandas and encode the selected alerts with fastavro; the whole alerts 
 
 The DataFrame path (`transform`: Spark reads the science rows, a pandas UDF flags them, `to_avro` encodes them)
 spent most of its time in Spark's JVM reading and copying the wide nested rows. Here the stream carries only a
-narrow projection (the alert id and the file, `fink_common.batchfiles`); the driver splits the micro-batch's files
+narrow projection (the alert id, the file and the row's index in it, `fink_common.batchfiles`); the driver splits the micro-batch's files
 into slices of row groups (`slices`, at most `SLICE_ROWS` alerts each, so that one slice's messages are what the
 driver holds at a time) and each task, for its slice:
 
-1. reads its row groups (pyarrow), only the surviving ids when the stage deduplicates, and the night of the folder;
+1. reads its row groups (pyarrow), only the rows that survived the deduplication, and the night of the folder;
 2. evaluates the filters (`registry.evaluate_filters` on `registry.input_frame`, the frame the reconciliation also
    uses), bound to the science schema's columns (`fink_plugins.bind`), one pass for all of them;
 3. encodes every alert some filter selected as schemaless Avro in the wire schema (fastavro: the same bytes as
@@ -15,8 +15,6 @@ driver holds at a time) and each task, for its slice:
    row per alert, as `transform.encode_messages` does.
 
 `FilePass` streams those rows to the driver (`toLocalIterator`, one slice at a time) for the Kafka transaction.
-A science file holds each alert id once (raw2science deduplicates each batch), so slices of one file never
-share an id.
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ from fastavro import parse_schema, schemaless_writer
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
-from fink_common.batchfiles import BatchFile
+from fink_common.batchfiles import BatchFile, kept_rows
 from fink_common.surveys import Survey
 from fink_distribution.fink_plugins import bind, flat_paths
 from fink_distribution.publisher import Outgoing
@@ -153,11 +151,12 @@ def message_rows(plan: MessagePlan) -> Callable[[Iterable[Slice]], Iterator[Mess
         for part in parts:
             reader = pq.ParquetFile(part.file.path, coerce_int96_timestamp_unit="us")
             table = reader.read_row_groups(list(part.row_groups))
+            first = sum(reader.metadata.row_group(g).num_rows for g in range(part.row_groups[0]))
             if part.start is not None and part.stop is not None:
                 table = table.slice(part.start, part.stop - part.start)
-            if part.file.keep is not None:
-                wanted = set(part.file.keep)
-                rows = [i for i, v in enumerate(table.column(plan.alert_id).to_pylist()) if v in wanted]
+                first += part.start
+            rows = kept_rows(part.file, first, table.num_rows)
+            if rows is not None:
                 table = table.take(pa.array(rows, pa.int64()))
             if PARTITION in plan.columns and PARTITION not in table.column_names:  # the folder, as Spark reads it
                 table = table.append_column(PARTITION, pa.array([part.file.night] * table.num_rows, pa.string()))

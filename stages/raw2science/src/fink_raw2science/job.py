@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from fink_common.batchfiles import batch_files, file_column
+from fink_common.batchfiles import batch_files, file_column, row_column
 from fink_common.lake import publish_manifest, staging_dir, stream_source
 from fink_common.logging import get_logger
 from fink_common.progress import ProgressListener, dropped_duplicates, executed_batches
@@ -31,7 +31,7 @@ log = get_logger("fink.raw2science")
 class BatchSink:
     """foreachBatch sink: the science and rejected files of one micro-batch, written idempotently.
 
-    The batch it gets is the deduplicated (alert id, ingest time, raw file) projection; the tasks read the raw
+    The batch it gets is the deduplicated (alert id, ingest time, raw file, row) projection; the tasks read the raw
     files, cut, run the modules and write the files themselves (`writer.stage_files`, into a staging folder per
     batch), and the driver publishes them under the batch id, replacing the files of an earlier attempt.
     """
@@ -52,7 +52,7 @@ class BatchSink:
         for folder in staging.values():  # leftovers of an interrupted attempt
             shutil.rmtree(folder, ignore_errors=True)
         plan = replace(self.plan, staging=staging, science_timestamp=dt.datetime.now(dt.UTC))
-        manifest = stage_files(spark, batch_files(batch, plan.key), plan, self.failures)
+        manifest = stage_files(spark, batch_files(batch), plan, self.failures)
         good = publish_manifest(lake.science, batch_id, manifest, SCIENCE)
         bad = publish_manifest(lake.rejected, batch_id, manifest, REJECTED)
         for module, (alerts, error) in self.failures.take().items():
@@ -89,7 +89,7 @@ def start(config: Raw2ScienceConfig, spark: SparkSession | None = None) -> tuple
     )
     sink = BatchSink(config, plan)
     log.info("starting", survey=config.survey, raw=str(config.lake.raw), modules=[m.name for m in config.modules])
-    # only the id, the ingest time (the watermark) and the file go through Spark's deduplication
-    narrow = source.select(plan.key, "ingest_timestamp", file_column())
+    # only the id, the ingest time (the watermark) and where the row is go through Spark's deduplication
+    narrow = source.select(plan.key, "ingest_timestamp", file_column(), row_column())
     query = start_foreach_batch(deduplicate(narrow, config.dedup_delay, plan.key), sink, name=STAGE, settings=config)
     return query, sink

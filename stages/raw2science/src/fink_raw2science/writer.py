@@ -5,10 +5,10 @@ Profiling the DataFrame path (`transform`: Spark reads the raw rows, shuffles th
 deduplication, caches them, runs the modules as pandas UDFs and writes parquet) put most of its time in Spark's
 JVM: reading, copying, shuffling and re-encoding rows of ~30 previous detections of ~100 fields each. Here
 Spark keeps only what it is good at: the file stream (which raw files are new, checkpointed), and the
-deduplication on a narrow projection (alert id, ingest time, file). The driver collects the ids that survive,
-per file, and hands each file to a task (`stage_files`), which
+deduplication on a narrow projection (alert id, ingest time, file, row index). The driver collects the rows that
+survive, per file (`fink_common.batchfiles`), and hands each file to a task (`stage_files`), which
 
-1. reads the file in Arrow batches (`BATCH_ROWS`), keeping the first row of each surviving id;
+1. reads the rows of the file that survived (by their index in the file) in Arrow batches (`BATCH_ROWS`);
 2. adds the survey's quality columns (`flags`, the same rules as the DataFrame step) and splits kept / rejected;
 3. runs the modules on pandas (`science.runner.run_modules`, the pure driver: a module that raises gives its
    failed values, reported through the `FailureLog`), their inputs and outputs converted as pyspark does
@@ -143,7 +143,7 @@ def _task(plan: SciencePlan, failures: FailureLog | None) -> Callable[[Iterable[
         out = TaskFiles(plan.staging, plan.schemas, context.partitionId() if context is not None else 0)
         report = failures.add if failures is not None else None
         for raw in files:
-            for batch in read_batch_file(raw, plan.key, BATCH_ROWS):
+            for batch in read_batch_file(raw, BATCH_ROWS):
                 science, bad = process_batch(batch, plan, report)
                 for dataset, table in ((SCIENCE, science), (REJECTED, bad)):
                     if table.num_rows:
