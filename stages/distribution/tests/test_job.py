@@ -19,7 +19,6 @@ from fink_common.kafka import ensure_topics, make_admin, make_producer
 from fink_common.testing import unique_name
 from fink_distribution.config import DistributionConfig
 from fink_distribution.job import DistributionSink, create_topics, read_query_id
-from fink_distribution.messages import plan_for
 from fink_distribution.publisher import TransactionalPublisher, partition_for
 from fink_distribution.registry import evaluate_filters, input_frame, required_columns
 from fink_distribution.wire import FINGERPRINT_HEADER, decode_value, wire_schema
@@ -95,8 +94,7 @@ def test_distribution_exactly_once_on_real_kafka(spark: SparkSession, config: Di
 
     # The sink called by hand twice with the same batch id and DataFrame: already committed, skipped.
     science = spark.read.parquet(str(config.lake.science))
-    schema = wire_schema(science.schema, config.survey)
-    sink = DistributionSink(config, schema, plan_for(science.schema, config.filters, schema, config.survey_plugin))
+    sink = DistributionSink(config, wire_schema(science.schema, config.survey))
     try:
         assert sink.sink_id == f"{config.transactional_id}/{read_query_id(config)}"  # the checkpoint's query
         assert sink.publisher.last_committed(sink.sink_id) == last

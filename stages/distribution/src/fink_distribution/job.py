@@ -1,4 +1,4 @@
-"""distribution wiring: science file stream (ids and files) -> (in the tasks) filters, Avro -> one Kafka transaction per micro-batch.
+"""distribution wiring: science parquet stream -> filter flags -> one Kafka transaction per micro-batch.
 
 The sink id (key of the commit records) is `<transactional.id>/<query id>`, the query id being the one
 Spark keeps in the checkpoint (`<checkpoint>/metadata`): a restart on the same checkpoint resumes the
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from fink_common.batchfiles import FILE_COLUMN, batch_files, file_column, row_column
 from fink_common.errors import FinkError
 from fink_common.kafka import ensure_topics
 from fink_common.lake import stream_source
@@ -26,13 +27,13 @@ from fink_common.spark import build_spark_session
 from fink_common.streaming import start_foreach_batch
 from fink_distribution import STAGE, __version__
 from fink_distribution.config import DistributionConfig
-from fink_distribution.messages import FilePass, MessagePlan, plan_for, slices
-from fink_distribution.publisher import TransactionalPublisher
-from fink_distribution.transform import unique_alerts
+from fink_distribution.publisher import Outgoing, TransactionalPublisher
+from fink_distribution.transform import FLAGS_COLUMN, encode_messages, flag_alerts, unique_alerts
 from fink_distribution.wire import WireSchema, wire_schema, write_schema_file
 
 __all__ = [
     "COMPACTED_TOPIC_CONFIG",
+    "BatchPass",
     "DistributionSink",
     "build_query",
     "create_topics",
@@ -55,13 +56,38 @@ def read_query_id(config: DistributionConfig) -> str:
         raise FinkError(f"no streaming query id in {path} ({exc}); has the query been started?") from exc
 
 
+#: The message rows reach the driver one partition at a time (plus one prefetched): spreading them over this
+#: many partitions bounds the driver's memory whatever the batch size. After the deduplication shuffle a
+#: batch has only `spark.sql.shuffle.partitions` (2) partitions, and a backlog of 25,000 alerts in two task
+#: results overflowed a 1 GB driver (java.lang.OutOfMemoryError in the chaos run).
+TRANSFER_PARTITIONS = 8
+
+
+@dataclass
+class BatchPass:
+    """One pass over the message rows of a batch (`transform.encode_messages`), streamed to the driver:
+    yields the selected alerts and counts every alert and filter failure on the way. Called again, it
+    starts over (a retried transaction reads the batch again)."""
+
+    rows: DataFrame
+    alerts: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+
+    def __call__(self) -> Iterator[Outgoing]:
+        self.alerts, self.failed = 0, Counter()
+        for row in self.rows.repartition(TRANSFER_PARTITIONS).toLocalIterator(prefetchPartitions=True):
+            self.alerts += 1
+            self.failed.update(row.failed)
+            if row.value is not None:
+                yield bytes(row.partition_key or b""), bytes(row.value), row.filters
+
+
 @dataclass
 class DistributionSink:
     """foreachBatch sink: one Kafka transaction per micro-batch, skipping batches already committed."""
 
     config: DistributionConfig
     schema: WireSchema
-    plan: MessagePlan
     query_id: str | None = None  # read from the checkpoint on the first batch when not given
     totals: dict[str, Any] = field(default_factory=dict)
     _publisher: TransactionalPublisher | None = field(default=None, repr=False)
@@ -101,10 +127,11 @@ class DistributionSink:
             self._log(batch_id, started, alerts_in=batch.count(), skipped=True, last_committed=last)
             self.totals["skipped"] += 1
             return
-        if FILE_COLUMN not in batch.columns:  # a plain science DataFrame (a replay by hand): where its rows are
-            batch = batch.select(self.plan.alert_id, file_column(), row_column())
+        filters = self.config.filters
+        if FLAGS_COLUMN not in batch.columns:  # a plain science batch (a replay by hand): flag it here
+            batch = flag_alerts(batch, filters)
         write_schema_file(self.config.schema_dir, self.schema)
-        tally = FilePass(batch.sparkSession, slices(batch_files(batch)), self.plan)
+        tally = BatchPass(encode_messages(batch, filters, self.schema, self.config.survey_plugin))
         sent = publisher.publish(
             batch_id,
             sink_id,
@@ -152,27 +179,25 @@ def create_topics(config: DistributionConfig) -> list[str]:
     return created
 
 
-def build_query(spark: SparkSession, config: DistributionConfig) -> tuple[DataFrame, WireSchema, MessagePlan]:
-    """The streaming DataFrame of the batches' (alert id, file, row) rows, deduplicated on the id when configured
-    (no sink yet), the schema of the messages and the tasks' plan."""
+def build_query(spark: SparkSession, config: DistributionConfig) -> tuple[DataFrame, WireSchema]:
+    """The streaming DataFrame of flagged science alerts (no sink yet) and the schema of its messages."""
     source = stream_source(
         spark,
         config.lake.science,
         max_files_per_trigger=config.max_files_per_trigger,
         wait_s=config.source_wait_seconds,
     )
-    schema = wire_schema(source.schema, config.survey)
-    plan = plan_for(source.schema, config.filters, schema, config.survey_plugin)
-    narrow = source.select(plan.alert_id, file_column(), row_column())
-    return (unique_alerts(narrow, plan.alert_id) if config.deduplicate else narrow), schema, plan
+    schema = wire_schema(source.schema, config.survey)  # before the flags: they are never sent
+    alerts = unique_alerts(source, config.survey_plugin.alert_id_field) if config.deduplicate else source
+    return flag_alerts(alerts, config.filters), schema
 
 
 def start(config: DistributionConfig, spark: SparkSession | None = None) -> tuple[StreamingQuery, DistributionSink]:
     """Create the topics and start the streaming query; the caller awaits or stops it."""
     spark = spark or build_spark_session(f"fink-{STAGE}", config.spark)
-    batches, schema, plan = build_query(spark, config)
+    flagged, schema = build_query(spark, config)
     created = create_topics(config)
-    sink = DistributionSink(config, schema, plan)
+    sink = DistributionSink(config, schema)
     log.info(
         "starting",
         science=str(config.lake.science),
@@ -182,5 +207,5 @@ def start(config: DistributionConfig, spark: SparkSession | None = None) -> tupl
         transactional_id=config.transactional_id,
         available_now=config.available_now,
     )
-    query = start_foreach_batch(batches, sink, name=STAGE, settings=config)
+    query = start_foreach_batch(flagged, sink, name=STAGE, settings=config)
     return query, sink
