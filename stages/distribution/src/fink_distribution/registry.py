@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from fink_common.arrays import field_of
 from fink_common.errors import FinkError
 from fink_common.plugins import load_entry_point as _load
 from fink_distribution import filters as rules
@@ -272,25 +272,6 @@ def input_frame(table: pa.Table | pa.RecordBatch, paths: Iterable[str]) -> pd.Da
         head, _, sub = path.partition(".")
         column = table.column(head)
         if sub:
-            column = _field(column, sub)
+            column = field_of(column, sub)
         data[path] = column.to_pandas()
     return pd.DataFrame(data).reset_index(drop=True)
-
-
-def _field(column: pa.ChunkedArray | pa.Array, name: str) -> pa.ChunkedArray | pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        return pa.chunked_array([_field(chunk, name) for chunk in column.chunks], type=_field_type(column.type, name))
-    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-        if column.offset:  # a slice: `from_arrays` with a mask wants offsets that start the buffer
-            column = pa.concat_arrays([column])
-        values = pc.struct_field(column.values, name)
-        return type(column).from_arrays(column.offsets, values, mask=column.is_null())
-    return pc.struct_field(column, name)
-
-
-def _field_type(data_type: pa.DataType, name: str) -> pa.DataType:
-    if pa.types.is_large_list(data_type):
-        return pa.large_list(data_type.value_type.field(name).type)
-    if pa.types.is_list(data_type):
-        return pa.list_(data_type.value_type.field(name).type)
-    return data_type.field(name).type

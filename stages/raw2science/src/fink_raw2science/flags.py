@@ -57,15 +57,16 @@ def ztf_flags(batch: pa.RecordBatch | pa.Table, cut: str = "fink") -> dict[str, 
     bad_rb = _mask(pc.or_kleene(pc.is_null(rb, nan_is_null=True), pc.less(rb, RB_MIN)))
     bad_fid = _mask(pc.or_kleene(pc.is_null(fid), pc.equal(fid, 3)))
     reasons: list[str | None] = [None] * len(batch)
-    nbad_v, rb_v, fid_v = nbad.to_pylist(), rb.to_pylist(), fid.to_pylist()
-    for i in np.flatnonzero(bad_nbad | bad_rb | bad_fid):
+    failing = np.flatnonzero(bad_nbad | bad_rb | bad_fid)
+    shown = pa.array(failing, pa.int64())  # the values of the failing rows only, as Python values
+    for i, n, r, f in zip(failing, *(v.take(shown).to_pylist() for v in (nbad, rb, fid)), strict=True):
         parts = []
         if bad_nbad[i]:
-            parts.append(f"nbad={_shown(nbad_v[i])} != 0")
+            parts.append(f"nbad={_shown(n)} != 0")
         if bad_rb[i]:
-            parts.append(f"rb={_rb_shown(rb_v[i])} < {RB_MIN}")
+            parts.append(f"rb={_rb_shown(r)} < {RB_MIN}")
         if bad_fid[i]:
-            parts.append(f"fid={_shown(fid_v[i])} (i band or unknown)")
+            parts.append(f"fid={_shown(f)} (i band or unknown)")
         reasons[i] = "; ".join(parts)
     return {"cut_reason": pa.array(reasons, pa.string())}
 

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fink_common.arrays import field_of
 from fink_raw2science.science.lightcurve import forced_field, history_field
 from fink_raw2science.science.module import ScienceModule
 
@@ -76,14 +77,6 @@ def history_array(table: pa.Table, field: str, sections: tuple[str, str]) -> pa.
     return pa.LargeListArray.from_arrays(pa.array(offsets), values)
 
 
-def _list_field(array: pa.Array, field: str) -> pa.Array:
-    """`<array of structs>.<field>`: the field of each element, as an array per row (null where the array is)."""
-    if array.offset:  # a slice: `from_arrays` with a mask wants offsets that start the buffer
-        array = pa.concat_arrays([array])
-    values = pc.struct_field(array.values, field)
-    return type(array).from_arrays(array.offsets, values, mask=pc.is_null(array))
-
-
 def input_array(
     table: pa.Table, path: str, sections: tuple[str, str], forced: str | None
 ) -> pa.Array | None:
@@ -95,14 +88,14 @@ def input_array(
     if (field := history_field(path)) is not None and {*sections} <= names:
         return history_array(table, field, sections)
     if (field := forced_field(path)) is not None and forced is not None and forced in names:
-        return _list_field(_column(table, forced), field)
+        return field_of(_column(table, forced), field)
     head, *rest = path.split(".")
     if not rest or head not in names:
         return None
     array = _column(table, head)
     try:
         for part in rest:
-            array = pc.struct_field(array, part)
+            array = field_of(array, part)
     except (KeyError, pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     return array
