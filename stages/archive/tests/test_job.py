@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from archive_env import private_archive
+from archive_env import private_archive, ztf_science_lake
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -20,43 +20,20 @@ from fink_archive import __version__
 from fink_archive.cells import decode_cells, schema_types
 from fink_archive.config import ArchiveConfig
 from fink_archive.expected import expected_rowkeys, expected_statistics, source_columns
-from fink_archive.job import BatchSink, start
+from fink_archive.job import BatchSink, archive_plan, narrow, start
 from fink_archive.statistics import NightStatistics
 from fink_archive.store import ArchiveStore
 from fink_archive.tables import jd_key, main_rowkey, object_prefix, parse_main_rowkey, schema_rowkey
-from fink_common.datasets import sample_files
 from fink_common.hbase import HBaseClient
-from fink_common.lake import write_batch
-from fink_common.night import SITE_LONGITUDES
-from fink_raw2science.science import resolve_modules
-from fink_raw2science.science.adapter import apply_modules
-from fink_stream2raw.transform import decode_messages, raw_rows, stamp
 
 TS = datetime(2023, 10, 19, 6, 0, tzinfo=UTC)
-KAFKA_DDL = "value binary, topic string, partition int, offset long, timestamp timestamp"
 N_BATCHES = 3
-
-
-def _science(spark: SparkSession) -> DataFrame:
-    """The real 4.02 alerts as raw2science writes them: decoded, deduplicated by candid, enriched."""
-    values = [p.read_bytes() for p in sample_files("ztf_4.02")]
-    kafka = spark.createDataFrame([(v, "ztf_test", 0, i, TS) for i, v in enumerate(values)], KAFKA_DDL)
-    stamped = stamp(decode_messages(kafka, "ztf_4.02"), longitude_deg=SITE_LONGITUDES["ztf"], version="0.1.0")
-    raw = raw_rows(stamped).dropDuplicates(["candid"])
-    science = apply_modules(raw, resolve_modules())
-    return science.withColumns({"raw2science_version": F.lit("0.1.0"), "science_timestamp": F.current_timestamp()})
 
 
 @pytest.fixture(scope="module")
 def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tmp lake holding the science dataset as three batch files (so three micro-batches)."""
-    root = tmp_path_factory.mktemp("archive") / "lake"
-    science = _science(spark).cache()
-    assert science.count() == 297
-    for batch in range(N_BATCHES):
-        write_batch(science.where(F.col("candid") % N_BATCHES == batch), root / "science", batch)
-    science.unpersist()
-    return root
+    return ztf_science_lake(spark, tmp_path_factory.mktemp("archive") / "lake", N_BATCHES)
 
 
 @pytest.fixture(scope="module")
@@ -205,8 +182,9 @@ def test_archive_on_real_hbase(
     assert _counts(store) == before
 
     # Spark replays a batch after a crash: the sink called twice with the same rows changes no count.
-    sink = BatchSink(config, store)
-    batch = spark.read.parquet(str(lake / "science"))
+    science = spark.read.parquet(str(lake / "science"))
+    sink = BatchSink(config, store, archive_plan(config, science))
+    batch = narrow(science)
     sink(batch, 7)
     sink(batch, 7)
     assert sink.totals["alerts"] == 2 * 297

@@ -22,7 +22,7 @@ from fink_archive import __version__
 from fink_archive.cells import decode_cells, schema_types
 from fink_archive.config import ArchiveConfig
 from fink_archive.expected import expected_rowkeys, expected_statistics
-from fink_archive.job import BatchSink, start
+from fink_archive.job import BatchSink, archive_plan, narrow, start
 from fink_archive.store import ArchiveStore, newer_rows
 from fink_archive.tables import schema_rowkey
 from fink_common.hbase import HBaseClient
@@ -174,8 +174,9 @@ def test_lsst_archive_on_real_hbase(
 
     # Replays change nothing: a restart on the checkpoint, and the sink called twice on the whole lake.
     before = {t: _keys(store, t) for t in store.tables.families()}
-    sink2 = BatchSink(config, store)
-    batch = spark.read.parquet(str(lake / "science"))
+    science = spark.read.parquet(str(lake / "science"))
+    sink2 = BatchSink(config, store, archive_plan(config, science))
+    batch = narrow(science)
     sink2(batch, 9)
     sink2(batch, 9)
     assert {t: _keys(store, t) for t in store.tables.families()} == before

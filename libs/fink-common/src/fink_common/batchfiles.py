@@ -9,7 +9,7 @@ Arrow batches: exactly the rows Spark's deduplication kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -82,11 +82,14 @@ def kept_rows(item: BatchFile, first: int, n: int) -> list[int] | None:
     return [r - first for r in item.keep if first <= r < first + n]
 
 
-def read_batch_file(item: BatchFile, batch_rows: int) -> Iterator[pa.Table]:
-    """The file's rows to read (`keep`), in Arrow batches of at most `batch_rows` rows before the selection."""
+def read_batch_file(item: BatchFile, batch_rows: int, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
+    """The file's rows to read (`keep`), in Arrow batches of at most `batch_rows` rows before the selection;
+    only the top-level `columns` the file has, if given."""
     reader = pq.ParquetFile(item.path, coerce_int96_timestamp_unit="us")
+    if columns is not None:
+        columns = [c for c in columns if c in reader.schema_arrow.names]
     first = 0
-    for batch in reader.iter_batches(batch_size=batch_rows):
+    for batch in reader.iter_batches(batch_size=batch_rows, columns=columns):
         table = pa.Table.from_batches([batch])
         rows = kept_rows(item, first, batch.num_rows)
         first += batch.num_rows

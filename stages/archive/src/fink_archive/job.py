@@ -1,4 +1,10 @@
-"""archive wiring: science parquet stream -> rowkeys and cells -> HBase tables, then night statistics."""
+"""archive wiring: science parquet stream -> where each alert is -> tasks that key, build and put every table's
+rows (`fink_archive.writer`) -> HBase tables, then the night statistics.
+
+Spark streams only each alert's file and row index (`fink_common.batchfiles`); the tasks read the rows with
+pyarrow. The DataFrame steps (`transform.archive_cells`, `store.write_cells`) build the same rows in the JVM; they
+stay as the reference the fast path is tested against (`tests/test_rows.py`) and as the source of the plans.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +12,21 @@ import time
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from fink_archive import STAGE, __version__
 from fink_archive.config import ArchiveConfig
-from fink_archive.store import ArchiveStore, write_cells
-from fink_archive.transform import archive_cells, has_key, latest_tables, schema_cells, with_keys
+from fink_archive.store import ArchiveStore
+from fink_archive.transform import schema_cells
+from fink_archive.writer import ArchivePlan, archive_files, plan_for
+from fink_common.batchfiles import batch_files, file_column, row_column
 from fink_common.hbase import HBaseClient
 from fink_common.lake import stream_source
 from fink_common.logging import get_logger
 from fink_common.spark import build_spark_session
 from fink_common.streaming import start_foreach_batch
 
-__all__ = ["BatchSink", "build_query", "prepare_tables", "start"]
+__all__ = ["BatchSink", "archive_plan", "build_query", "narrow", "prepare_tables", "start"]
 
 log = get_logger("fink.archive")
 
@@ -33,23 +40,16 @@ class BatchSink:
 
     config: ArchiveConfig
     store: ArchiveStore
+    plan: ArchivePlan
     totals: dict[str, int] = field(default_factory=lambda: {"alerts": 0, "rows": 0})
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        """`batch`: where each alert of the micro-batch is (`narrow`)."""
         started = time.monotonic()
-        # Not persisted: each table's rows read only the columns they need from the batch's parquet files
-        # (the cutouts once), which costs less than caching whole alerts. A cache of a backlog-sized batch
-        # (~10,000 alerts with cutouts) spilled to disk and ran the 1 GB driver out of heap reading it back.
         tables = self.config.tables
-        keyed = with_keys(batch, __version__, tables.layout)
-        summary = keyed.agg(
-            F.count("*").alias("alerts"),
-            F.count_if(~has_key()).alias("unkeyed"),
-            F.collect_set(F.when(has_key(), F.col("night"))).alias("nights"),  # the nights of the keyed alerts
-        ).first()
-        assert summary is not None  # a global aggregate always has one row
-        written = write_cells(archive_cells(keyed, tables), self.config.hbase, latest=latest_tables(tables))
-        alerts, nights = int(summary["alerts"]), sorted(n for n in summary["nights"] if n)
+        counts = archive_files(batch.sparkSession, batch_files(batch), self.plan)
+        written = dict(counts.rows)
+        alerts, nights = counts.alerts, sorted(counts.nights)
         stats = self.store.refresh_statistics(nights)
         written[tables.statistics] = len(stats)
         seconds = time.monotonic() - started
@@ -62,7 +62,7 @@ class BatchSink:
             survey=tables.survey,
             batch_id=batch_id,
             alerts_in=alerts,
-            alerts_without_key=int(summary["unkeyed"]),
+            alerts_without_key=counts.unkeyed,
             rows_written=dict(sorted(written.items())),
             nights=nights,
             seconds=round(seconds, 3),
@@ -73,6 +73,16 @@ class BatchSink:
 def build_query(spark: SparkSession, config: ArchiveConfig) -> DataFrame:
     """The streaming DataFrame of science alerts (no sink yet)."""
     return stream_source(spark, config.lake.science, max_files_per_trigger=config.max_files_per_trigger)
+
+
+def narrow(source: DataFrame) -> DataFrame:
+    """Where each alert is: its file and its row in the file (all the stream carries)."""
+    return source.select(file_column(), row_column())
+
+
+def archive_plan(config: ArchiveConfig, source: DataFrame) -> ArchivePlan:
+    """The plan of the tasks, from the Spark schema of the science alerts."""
+    return plan_for(source.schema, config.tables, __version__, config.hbase)
 
 
 def prepare_tables(store: ArchiveStore, source: DataFrame) -> list[str]:
@@ -88,7 +98,7 @@ def start(config: ArchiveConfig, spark: SparkSession | None = None) -> tuple[Str
     store = ArchiveStore(HBaseClient(config.hbase), config.tables)
     source = build_query(spark, config)
     created = prepare_tables(store, source)
-    sink = BatchSink(config, store)
+    sink = BatchSink(config, store, archive_plan(config, source))
     log.info(
         "starting",
         science=str(config.lake.science),
@@ -97,5 +107,5 @@ def start(config: ArchiveConfig, spark: SparkSession | None = None) -> tuple[Str
         tables_created=created,
         available_now=config.available_now,
     )
-    query = start_foreach_batch(source, sink, name=STAGE, settings=config)
+    query = start_foreach_batch(narrow(source), sink, name=STAGE, settings=config)
     return query, sink

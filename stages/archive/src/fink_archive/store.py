@@ -38,21 +38,26 @@ from fink_common.config import HBaseConfig
 from fink_common.hbase import HBaseClient, Row
 from fink_common.retry import io_retry
 
-__all__ = ["PUT_BATCH_ROWS", "ArchiveStore", "write_cells"]
+__all__ = ["PUT_BATCH_ROWS", "ArchiveStore", "newer_rows", "put_table_rows", "write_cells"]
 
 #: Rows per Thrift `mutateRows` call.
 PUT_BATCH_ROWS = 500
 _COUNTS = pa.schema([pa.field("table", pa.string()), pa.field("rows", pa.int64())])
 
 
+def put_table_rows(client: HBaseClient, table: str, rows: list[Row], order: bytes | None, batch_rows: int) -> int:
+    """Put rows into one table (`batch_rows` per call); a latest-wins table (`order`: its order cell) keeps only
+    the newer rows (`newer_rows`). Returns the rows written."""
+    if order is not None:
+        rows = newer_rows(client, table, rows, order)
+    return client.put_rows(table, rows, batch_size=batch_rows) if rows else 0
+
+
 def _partition_writer(
     config: HBaseConfig, batch_rows: int, latest: Mapping[str, bytes]
 ) -> Callable[[Iterable[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     def put(client: HBaseClient, table: str, rows: list[Row]) -> int:
-        order = latest.get(table)
-        if order is not None:
-            rows = newer_rows(client, table, rows, order)
-        return client.put_rows(table, rows, batch_size=batch_rows) if rows else 0
+        return put_table_rows(client, table, rows, latest.get(table), batch_rows)
 
     def write(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         client = HBaseClient(config, pool_size=1)
