@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -127,7 +128,7 @@ def keyed_frame(batch: pa.Table, layout: SurveyLayout, version: str) -> tuple[pa
     take = (lambda values: [values[i] for i in rows]) if len(rows) < n else (lambda values: values)
     frame = batch.take(pa.array(rows, pa.int64())) if len(rows) < n else batch
     objects, alert_ids, jds = take(objects), take(alert_ids), take(jds)
-    head = [salt(o) for o in objects] if layout.salted else [None] * len(objects)
+    head = [salt(o) if o is not None else None for o in objects] if layout.salted else [None] * len(objects)
     extra = {
         OBJECT_KEY: pa.array(objects, pa.string()),
         ALERT_KEY: pa.array(alert_ids, pa.int64()),
@@ -152,7 +153,7 @@ def cells_of(frame: pa.Table, keys: Sequence[str], plan: Sequence[Cell]) -> list
         if column is not None:
             columns.append((cell.name.encode(), cell_bytes(column, cell.dtype)))
     return [
-        (key.encode(), {name: values[i] for name, values in columns if values[i] is not None})
+        (key.encode(), {name: value for name, values in columns if (value := values[i]) is not None})
         for i, key in enumerate(keys)
     ]
 
@@ -162,7 +163,7 @@ def _where(frame: pa.Table, mask: Sequence[bool] | np.ndarray) -> pa.Table:
     return frame if keep.all() else frame.filter(pa.array(keep))
 
 
-def _list(frame: pa.Table, name: str) -> list[str | None]:
+def _list(frame: pa.Table, name: str) -> list[Any]:
     return frame.column(name).to_pylist()  # type: ignore[no-any-return]
 
 

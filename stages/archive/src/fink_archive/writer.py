@@ -140,12 +140,12 @@ def _owner(frame: pa.Table, tasks: int) -> pa.Array:
 def _write_latest(plan: ArchivePlan, files: Sequence[BatchFile], tasks: int) -> Callable[[int, Iterable[int]], Iterator[BatchCounts]]:
     latest, columns = list(plan.plans.latest), latest_columns(plan)
 
-    def run(index: int, _: Iterable[int]) -> Iterator[BatchCounts]:
+    def run(index: int, _items: Iterable[int]) -> Iterator[BatchCounts]:
         counts, puts = BatchCounts(), _Puts(plan)
         for item in files:
             for batch in file_batches(item, columns):
                 mine = batch.filter(pc.equal(_owner(batch, tasks), index))
-                frame, _ = keyed_frame(mine, plan.layout, plan.version)
+                frame, _unkeyed = keyed_frame(mine, plan.layout, plan.version)
                 for table, rows in table_rows(frame, plan.layout, plan.plans, latest):
                     puts.add(table, rows)
         puts.flush()
