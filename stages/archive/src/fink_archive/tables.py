@@ -25,8 +25,8 @@ object and an exposure time (Fink's `objectId_jd` merges them). The sky pixel is
 `NSIDE` = 128 in the NESTED scheme (neighbouring pixels have close numbers, so a coarser pixel is a
 contiguous key range), zero-padded to 6 digits.
 
-Cells are bytes: UTF-8 text for every value (integers in decimal; floats as Spark prints them, e.g.
-`18.123`, `NaN`, `1.0E20`; booleans `true`/`false`; timestamps ISO 8601 with offset; structs, arrays and
+Cells are bytes: UTF-8 text for every value (integers in decimal; floats as Java prints them, e.g.
+`18.123`, `NaN`, `1.0E20`, with the shortest digits that read back, `fink_archive.text`; booleans `true`/`false`; timestamps ISO 8601 with offset; structs, arrays and
 maps as JSON with nulls kept and NaN/Infinity as strings) except binary columns (cutouts), stored raw.
 A null value has no cell. `fink_archive.cells.decode_cells` turns a row back into Python values with the
 schema row's types.
