@@ -25,6 +25,7 @@ from fink_archive.transform import archive_cells, with_keys
 from fink_archive.writer import file_batches, latest_columns, plan_for
 from fink_common.batchfiles import BatchFile
 from fink_common.config import HBaseConfig
+from fink_common.errors import SchemaError
 
 Rows = dict[tuple[str, str], list[dict[bytes, bytes]]]
 VERSION = "9.9.9"
@@ -75,6 +76,12 @@ def test_the_latest_pass_reads_only_what_it_needs(spark: SparkSession, lsst_scie
     schema = spark.read.parquet(str(lsst_science_lake / "science")).schema
     plan = plan_for(schema, ArchiveTables("lsst"), VERSION, HBaseConfig(host="unused", port=1, table_prefix=""))
     assert latest_columns(plan) == ["diaObject", "diaObjectId", "diaSource", "diaSourceId", "ssObjectId"]
+
+
+def test_a_lake_without_a_key_column_is_refused_with_its_name() -> None:
+    schema = T.StructType([T.StructField("objectId", T.StringType()), T.StructField("candid", T.LongType())])
+    with pytest.raises(SchemaError, match=r"candidate\.jd, night"):
+        plan_for(schema, ArchiveTables("ztf"), VERSION, HBaseConfig(host="unused", port=1, table_prefix=""))
 
 
 AWKWARD = [

@@ -60,6 +60,7 @@ from fink_common.errors import SchemaError
 __all__ = [
     "TableRule",
     "archive_cells",
+    "check_key_columns",
     "class_index_cells",
     "cutout_cells",
     "has_key",
@@ -101,9 +102,10 @@ def salt_of(id_column: Column) -> Column:
     return F.lpad(F.pmod(id_column.cast("long"), F.lit(SALT_BUCKETS)).cast("string"), 2, "0")
 
 
-def _check(df: DataFrame, layout: SurveyLayout) -> None:
+def check_key_columns(schema: T.StructType, layout: SurveyLayout) -> None:
+    """A clear error if the science alerts lack a column the archive keys on (both paths call it)."""
     needed = (*layout.object_columns[:1], layout.alert_column, layout.time_column, "night")
-    missing = [p for p in needed if not has_column(df.schema, p)]
+    missing = [p for p in needed if not has_column(schema, p)]
     if missing:
         raise SchemaError(f"the {layout.survey} science alerts lack the column(s) the archive keys on: {', '.join(missing)}")
 
@@ -114,7 +116,7 @@ def with_keys(df: DataFrame, version: str, layout: SurveyLayout = ZTF_LAYOUT) ->
     An alert with a null object, alert id or time has no usable key (`has_key` is false): every table
     leaves it out, and the sink reports how many there were.
     """
-    _check(df, layout)
+    check_key_columns(df.schema, layout)
     objects = [F.col(c).cast("string") for c in layout.object_columns if has_column(df.schema, c)]
     if has_column(df.schema, layout.ra_column) and has_column(df.schema, layout.dec_column):
         pixel = _pixel_keys(F.col(layout.ra_column), F.col(layout.dec_column))

@@ -48,7 +48,11 @@ class ArchivePlan:
 
 
 def plan_for(schema: T.StructType, tables: ArchiveTables, version: str, hbase: HBaseConfig) -> ArchivePlan:
-    """The plan of a science lake of Spark schema `schema` (the plans are those of `transform.archive_cells`)."""
+    """The plan of a science lake of Spark schema `schema` (the plans are those of `transform.archive_cells`);
+    a `SchemaError` if the alerts lack a key column."""
+    from fink_archive.transform import check_key_columns
+
+    check_key_columns(schema, tables.layout)
     return ArchivePlan(tables.layout, version, table_plans(keyed_schema(schema), tables), hbase)
 
 
